@@ -1,0 +1,15 @@
+//! Pure types and logic for AOC: the event shape every source is normalized into, the query
+//! and cursor types every front door speaks, and the per-source normalizers. No I/O, no async.
+
+pub mod cursor;
+pub mod event;
+pub mod query;
+
+pub use cursor::{Cursor, CursorError};
+pub use event::{Comment, Event, Source};
+pub use query::{EventQuery, FilterOptions, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE, Page};
+
+pub mod normalize;
+pub use normalize::{
+    MapResolver, Mappings, NameResolver, NoResolver, NormalizeError, Normalizer, RecordKind,
+};
