@@ -27,6 +27,8 @@ pub struct Mappings {
     /// Keyed by lowercased operation.
     summaries: HashMap<String, Template>,
     default_summary: Template,
+    /// Stands in for `{actor}` when a record names no initiator.
+    unknown_actor: String,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -38,6 +40,8 @@ struct MappingsFile {
     summaries: HashMap<String, String>,
     #[serde(default)]
     default_summary: Option<String>,
+    #[serde(default)]
+    unknown_actor: Option<String>,
 }
 
 impl Default for Mappings {
@@ -53,6 +57,7 @@ impl Mappings {
             categories: HashMap::new(),
             summaries: HashMap::new(),
             default_summary: Template::parse(FALLBACK_DEFAULT).unwrap_or_default(),
+            unknown_actor: String::new(),
         };
         // The built-in file is part of the source and a test parses it, so this cannot fail in
         // a released build; falling back keeps the library panic-free regardless.
@@ -64,7 +69,8 @@ impl Mappings {
         Self::builtin().with_overrides(text)
     }
 
-    /// These mappings with `text` (YAML: `categories`, `summaries`, `default_summary`) merged
+    /// These mappings with `text` (YAML: `categories`, `summaries`, `default_summary`,
+    /// `unknown_actor`) merged
     /// over them. An empty document changes nothing.
     pub fn with_overrides(mut self, text: &str) -> Result<Self, MappingsError> {
         if text.trim().is_empty() {
@@ -89,6 +95,9 @@ impl Mappings {
                     reason,
                 })?;
         }
+        if let Some(unknown) = file.unknown_actor {
+            self.unknown_actor = unknown;
+        }
         self.categories.extend(file.categories);
         Ok(self)
     }
@@ -103,7 +112,15 @@ impl Mappings {
     /// Render the summary of one event.
     pub fn summarize(&self, ctx: &SummaryContext<'_>) -> String {
         let template = self.template_for(ctx.operation);
-        template.render(ctx, self.category_label(ctx.service))
+        let actor = if ctx.actor.is_empty() {
+            self.unknown_actor.as_str()
+        } else {
+            ctx.actor
+        };
+        template.render(
+            &SummaryContext { actor, ..*ctx },
+            self.category_label(ctx.service),
+        )
     }
 
     fn template_for(&self, operation: &str) -> &Template {
@@ -278,6 +295,7 @@ mod tests {
             categories: HashMap::new(),
             summaries: HashMap::new(),
             default_summary: Template::default(),
+            unknown_actor: String::new(),
         }
         .with_overrides(BUILTIN_YAML)
         .unwrap();
@@ -287,6 +305,7 @@ mod tests {
             parsed.default_summary,
             Template::parse(FALLBACK_DEFAULT).unwrap()
         );
+        assert_eq!(parsed.unknown_actor, "Someone");
     }
 
     #[test]

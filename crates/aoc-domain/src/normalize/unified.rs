@@ -20,16 +20,19 @@ pub(crate) fn extract(raw: &Value) -> Result<Extracted, NormalizeError> {
 
     let mut target_displays: Vec<String> = Vec::with_capacity(2);
     let mut targets = Vec::with_capacity(2);
-    if let Some(object_id) = text(raw, "ObjectId") {
-        targets.push(target("ObjectId", object_id));
-        target_displays.push(object_id.to_owned());
-    }
+    // The Identity an admin typed reads better than Exchange's ObjectId (a directory path), so
+    // it comes first and `{target}` in a summary is the name the admin used.
     if service.eq_ignore_ascii_case("Exchange")
         && let Some(identity) = raw.get("Parameters").and_then(|p| parameter(p, "Identity"))
-        && !target_displays.contains(&identity)
     {
         targets.push(target("Identity", &identity));
         target_displays.push(identity);
+    }
+    if let Some(object_id) = text(raw, "ObjectId")
+        && !target_displays.iter().any(|d| d == object_id)
+    {
+        targets.push(target("ObjectId", object_id));
+        target_displays.push(object_id.to_owned());
     }
 
     let own_id = text(raw, "Id");

@@ -1,0 +1,14 @@
+//! Normalizer behaviour over realistic fixtures (crates/aoc-domain/fixtures), one module per
+//! concern. One test binary: linking is the slow part.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod dedupe;
+mod detect;
+mod directory;
+mod errors;
+mod intune;
+mod mappings;
+mod modified;
+mod unified;
