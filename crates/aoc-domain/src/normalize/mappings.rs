@@ -124,10 +124,18 @@ impl Mappings {
     }
 
     fn template_for(&self, operation: &str) -> &Template {
-        let found = if operation.bytes().any(|b| b.is_ascii_uppercase()) || !operation.is_ascii() {
-            self.summaries.get(&operation.to_lowercase())
-        } else {
-            self.summaries.get(operation)
+        // Keys are stored lowercased. Short ASCII operations (nearly all) are lowercased in a
+        // stack buffer, so a million lookups allocate nothing.
+        let mut buf = [0u8; 64];
+        let found = match buf.get_mut(..operation.len()) {
+            Some(slot) if operation.is_ascii() => {
+                slot.copy_from_slice(operation.as_bytes());
+                slot.make_ascii_lowercase();
+                std::str::from_utf8(slot)
+                    .ok()
+                    .and_then(|key| self.summaries.get(key))
+            }
+            _ => self.summaries.get(&operation.to_lowercase()),
         };
         found.unwrap_or(&self.default_summary)
     }
@@ -231,7 +239,7 @@ impl Template {
                 Piece::Slot(Slot::Targets) => push_target_list(&mut out, ctx.targets),
             }
         }
-        tidy(&out)
+        if is_tidy(&out) { out } else { tidy(&out) }
     }
 }
 
@@ -263,6 +271,21 @@ fn push_target_list(out: &mut String, targets: &[String]) {
 
 /// One line, single spaces: empty placeholders leave no gaps, names with line breaks
 /// cannot break the UI's list.
+fn is_tidy(s: &str) -> bool {
+    let mut previous_space = true; // a leading space is untidy
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if c != ' ' || previous_space {
+                return false;
+            }
+            previous_space = true;
+        } else {
+            previous_space = false;
+        }
+    }
+    !previous_space || s.is_empty()
+}
+
 fn tidy(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
@@ -330,6 +353,32 @@ mod tests {
             t.render(&ctx(&many), ""),
             "alice@contoso.com Do thing t1, t2, t3, t4, t5 and 3 more"
         );
+    }
+
+    #[test]
+    fn lookups_ignore_case_for_short_long_and_non_ascii_operations() {
+        let long_op = "Update-SomethingWithAVeryLongCmdletNameThatIsLongerThanSixtyFourBytes";
+        let yaml = format!(
+            "summaries:\n  \"{long_op}\": \"long\"\n  \"Änderung Benutzer\": \"umlaut\"\n  \"add user\": \"short\"\n"
+        );
+        let m = Mappings::from_yaml_str(&yaml).unwrap();
+        let render = |op: &str| {
+            m.summarize(&SummaryContext {
+                operation: op,
+                ..ctx(&[])
+            })
+        };
+        assert_eq!(render(&long_op.to_uppercase()), "long");
+        assert_eq!(render("änderung BENUTZER"), "umlaut");
+        assert_eq!(render("ADD USER"), "short");
+        assert_eq!(render("Something else"), "alice@contoso.com Something else");
+    }
+
+    #[test]
+    fn tidy_check_matches_tidy() {
+        for s in ["a b", " a", "a ", "a  b", "a\nb", "", "a\tb", "ä b"] {
+            assert_eq!(is_tidy(s), tidy(s) == s, "{s:?}");
+        }
     }
 
     #[test]
