@@ -24,7 +24,10 @@ const MAX_CURSOR_LEN: usize = 4096;
 
 impl Cursor {
     pub fn new(timestamp: DateTime<Utc>, id: impl Into<String>) -> Self {
-        Self { timestamp, id: id.into() }
+        Self {
+            timestamp,
+            id: id.into(),
+        }
     }
 
     pub fn encode(&self) -> String {
@@ -36,7 +39,9 @@ impl Cursor {
         if text.is_empty() || text.len() > MAX_CURSOR_LEN {
             return Err(CursorError::Malformed);
         }
-        let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| CursorError::Encoding)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .map_err(|_| CursorError::Encoding)?;
         let raw = String::from_utf8(bytes).map_err(|_| CursorError::Malformed)?;
         let mut parts = raw.splitn(3, '|');
         if parts.next() != Some("v1") {
@@ -50,8 +55,12 @@ impl Cursor {
         if id.is_empty() {
             return Err(CursorError::Malformed);
         }
-        let timestamp = DateTime::<Utc>::from_timestamp_micros(micros).ok_or(CursorError::Malformed)?;
-        Ok(Self { timestamp, id: id.to_string() })
+        let timestamp =
+            DateTime::<Utc>::from_timestamp_micros(micros).ok_or(CursorError::Malformed)?;
+        Ok(Self {
+            timestamp,
+            id: id.to_string(),
+        })
     }
 }
 
@@ -61,8 +70,11 @@ mod tests {
 
     #[test]
     fn round_trips_ids_with_separators_and_unicode() {
-        let ts = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456Z").map(|t| t.with_timezone(&Utc));
-        let Ok(ts) = ts else { panic!("fixture timestamp") };
+        let ts = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456Z")
+            .map(|t| t.with_timezone(&Utc));
+        let Ok(ts) = ts else {
+            panic!("fixture timestamp")
+        };
         for id in ["abc", "Directory_X|Y|Z", "ünïcödé id", "a=b"] {
             let c = Cursor::new(ts, id);
             assert_eq!(Cursor::decode(&c.encode()), Ok(c.clone()));
@@ -71,7 +83,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "!!!", "djF8eHx5", "djJ8MXxh", "djF8MXw", &"A".repeat(5000)] {
+        for bad in [
+            "",
+            "!!!",
+            "djF8eHx5",
+            "djJ8MXxh",
+            "djF8MXw",
+            &"A".repeat(5000),
+        ] {
             assert!(Cursor::decode(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -14,7 +14,12 @@ pub enum Source {
 }
 
 impl Source {
-    pub const ALL: [Source; 4] = [Source::Directory, Source::Unified, Source::Intune, Source::Import];
+    pub const ALL: [Source; 4] = [
+        Source::Directory,
+        Source::Unified,
+        Source::Intune,
+        Source::Import,
+    ];
     /// The sources that are fetched from Microsoft 365 (and so have watermarks).
     pub const FETCHED: [Source; 3] = [Source::Directory, Source::Unified, Source::Intune];
 

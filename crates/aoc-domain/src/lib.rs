@@ -7,7 +7,7 @@ pub mod query;
 
 pub use cursor::{Cursor, CursorError};
 pub use event::{Comment, Event, Source};
-pub use query::{EventQuery, FilterOptions, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE, Page};
+pub use query::{DEFAULT_PAGE_SIZE, EventQuery, FilterOptions, MAX_PAGE_SIZE, Page};
 
 pub mod normalize;
 pub use normalize::{
