@@ -11,5 +11,6 @@ pub use query::{DEFAULT_PAGE_SIZE, EventQuery, FilterOptions, MAX_PAGE_SIZE, Pag
 
 pub mod normalize;
 pub use normalize::{
-    MapResolver, Mappings, NameResolver, NoResolver, NormalizeError, Normalizer, RecordKind,
+    MapResolver, Mappings, MappingsError, NameResolver, NoResolver, NormalizeError, Normalizer,
+    PropertyChange, RecordKind, modified_properties, normalize_client_ip,
 };
