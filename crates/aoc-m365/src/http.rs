@@ -255,6 +255,18 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    #[tokio::test]
+    async fn the_pacer_spaces_requests_at_least_an_interval_apart() {
+        let pacer = Pacer::new(Duration::from_millis(40));
+        let start = tokio::time::Instant::now();
+        for _ in 0..3 {
+            pacer.wait_turn().await;
+        }
+        // A lower bound only: sleeps never end early, so this cannot flake.
+        assert!(start.elapsed() >= Duration::from_millis(80));
+        Pacer::new(Duration::ZERO).wait_turn().await;
+    }
+
     #[test]
     fn error_bodies_of_every_shape_are_read() {
         let graph = br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges","innerError":{}}}"#;
