@@ -157,7 +157,7 @@ async fn directory_audits_follow_next_link_page_by_page() {
         .unwrap();
 
     assert_eq!((summary.pages, summary.records), (2, 5));
-    let pages = seen.lock().unwrap();
+    let pages = seen.lock().unwrap().clone();
     assert_eq!(pages[0].page_number, 1);
     assert_eq!(pages[0].source, GraphAuditSource::DirectoryAudits);
     assert_eq!(pages[0].records[0]["id"], "a-0");
