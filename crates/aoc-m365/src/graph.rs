@@ -201,11 +201,14 @@ impl M365Client {
     /// Display names of directory objects (users, groups, service principals, applications,
     /// devices), keyed by object ID. IDs are deduplicated and sent in batches of 1000; IDs that
     /// do not resolve, or objects without a `displayName`, are simply absent from the map.
-    pub async fn get_by_ids(&self, ids: &[String]) -> Result<HashMap<String, String>, M365Error> {
+    pub async fn get_by_ids<S: AsRef<str>>(
+        &self,
+        ids: &[S],
+    ) -> Result<HashMap<String, String>, M365Error> {
         let mut seen = HashSet::new();
         let unique: Vec<&str> = ids
             .iter()
-            .map(|s| s.trim())
+            .map(|s| s.as_ref().trim())
             .filter(|s| !s.is_empty() && seen.insert(*s))
             .collect();
         let url = format!(
