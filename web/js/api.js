@@ -1,0 +1,96 @@
+// The one place the UI talks HTTP. Every error the server sends is JSON {"error": "..."};
+// ApiError carries that message so the page can show it instead of going blank.
+
+/** Filters the event endpoints share (docs/API.md). */
+export const FILTER_KEYS = ['service', 'operation', 'result', 'actor', 'start', 'end', 'search'];
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+// Auth seam: a sign-in flow will later install a getter that returns the current access token.
+// Tokens stay in memory only (never localStorage), so a page reload means signing in again.
+let tokenGetter = () => null;
+
+export function setTokenGetter(getter) {
+  tokenGetter = typeof getter === 'function' ? getter : () => null;
+}
+
+async function authHeaders() {
+  const token = await tokenGetter();
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+/** A query string from an object, skipping empty values. */
+export function toQuery(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+async function request(method, path, { body, signal } = {}) {
+  const headers = { Accept: 'application/json', ...(await authHeaders()) };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+      credentials: 'same-origin',
+    });
+  } catch (err) {
+    if (err && err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'The server cannot be reached. Is AOC running?');
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const message = data && typeof data.error === 'string' && data.error
+      ? data.error
+      : `${res.status} ${res.statusText || 'error'}`;
+    throw new ApiError(res.status, message);
+  }
+  if (data === null && text) throw new ApiError(res.status, 'The server sent a response that is not JSON.');
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  events: (filters, { pageSize, cursor, signal } = {}) =>
+    request('GET', `/api/events${toQuery({ ...filters, page_size: pageSize, cursor })}`, { signal }),
+  count: (filters, { signal } = {}) =>
+    request('GET', `/api/events/count${toQuery(filters)}`, { signal }),
+  histogram: (filters, { buckets, signal } = {}) =>
+    request('GET', `/api/events/histogram${toQuery({ ...filters, buckets })}`, { signal }),
+  event: (id, { signal } = {}) => request('GET', `/api/events/${enc(id)}`, { signal }),
+  setTags: (id, tags) => request('PATCH', `/api/events/${enc(id)}/tags`, { body: { tags } }),
+  addComment: (id, text) => request('POST', `/api/events/${enc(id)}/comments`, { body: { text } }),
+  filterOptions: () => request('GET', '/api/filter-options'),
+  sourceHealth: () => request('GET', '/api/source-health'),
+  fetchNow: (hours) => request('GET', `/api/fetch-audit-logs${toQuery({ hours })}`),
+  features: () => request('GET', '/api/config/features'),
+  authConfig: () => request('GET', '/api/config/auth'),
+  version: () => request('GET', '/api/version'),
+};
+
+/** The streaming export URL of the current view (a plain link: the browser downloads it). */
+export function exportUrl(filters, format) {
+  return `/api/events/export${toQuery({ format, ...filters })}`;
+}

@@ -1,0 +1,277 @@
+// Wires the page together: the URL is the source of truth for the view; every change of filters
+// goes through navigate() (a new history entry) and every Back/Forward through show().
+
+import { api, exportUrl } from './api.js';
+import { apiFilters, commitView, currentView, hasFilters, hrefFor, sameFilters } from './state/url.js';
+import { EventTable } from './table.js';
+import { Histogram } from './histogram.js';
+import { EventPanel } from './panel.js';
+import { FilterBar } from './filters.js';
+import { SourceHealth } from './health.js';
+import { installKeyboard } from './keyboard.js';
+import { h, formatNumber } from './format.js';
+
+const $ = (sel) => document.querySelector(sel);
+
+const state = {
+  view: null, // the view on screen (parsed from the URL)
+  filters: {}, // the API filters the list was loaded with (a quick range resolved once)
+  events: new Map(), // id -> Event for the loaded rows
+  nextCursor: null,
+  total: null,
+  loaded: 0,
+  gen: 0, // bumps on every list load; answers for older loads are dropped
+  abort: null,
+  typingEntry: false, // the current history entry came from typing in the search box
+};
+
+const listRoot = $('#list');
+const listState = $('#list-state');
+const summary = $('#summary');
+const moreButton = $('#load-more');
+const moreStatus = $('#more-status');
+
+const table = new EventTable($('#events tbody'), $('#row-template'), { onOpen: (id) => openEvent(id) });
+const histogram = new Histogram($('#timeline'), {
+  onSelect: ({ start, end }) => navigate({ range: '', start, end }),
+});
+const panel = new EventPanel($('#panel'), {
+  filterHref: (patch) => hrefFor({ ...state.view, ...patch }),
+  onFilter: (patch) => navigate(patch),
+  onChanged: (ev) => {
+    state.events.set(ev.id, ev);
+    table.update(ev);
+  },
+  onClose: () => closeEvent(),
+});
+const filterBar = new FilterBar($('#filters'), {
+  onChange: (patch, opts) => navigate(patch, opts),
+  onClear: () => navigate({ service: '', operation: '', result: '', actor: '', search: '', range: '', start: '', end: '' }),
+});
+const health = new SourceHealth($('#health'), {
+  onFetched: () => {
+    loadFilterOptions();
+    loadList(state.view);
+  },
+});
+
+installKeyboard({
+  focusSearch: () => filterBar.focusSearch(),
+  move: (delta) => {
+    const id = table.move(delta);
+    if (id && panel.isOpen) openEvent(id);
+  },
+  open: () => {
+    const id = table.selectedId() || table.move(1);
+    if (id) openEvent(id);
+  },
+  escape: () => {
+    if (health.isOpen) {
+      health.setOpen(false);
+      return true;
+    }
+    if (panel.isOpen) {
+      closeEvent();
+      return true;
+    }
+    return false;
+  },
+});
+
+moreButton.addEventListener('click', () => loadMore());
+window.addEventListener('popstate', () => {
+  state.typingEntry = false;
+  show(currentView());
+});
+
+/** Change the view: a new history entry, except while someone keeps typing a search. */
+function navigate(patch, { typing = false } = {}) {
+  const view = { ...state.view, ...patch };
+  commitView(view, { replace: typing && state.typingEntry });
+  state.typingEntry = typing;
+  show(view);
+}
+
+function show(view) {
+  const prev = state.view;
+  state.view = view;
+  filterBar.sync(view);
+  if (!prev || !sameFilters(prev, view)) loadList(view);
+  syncPanel(view);
+}
+
+function syncPanel(view) {
+  if (!view.event) {
+    if (panel.isOpen) panel.close();
+    return;
+  }
+  if (panel.currentId === view.event && panel.isOpen) return;
+  const cached = state.events.get(view.event);
+  if (cached) panel.show(cached);
+  else panel.showById(view.event);
+  const i = table.indexOf(view.event);
+  if (i >= 0) table.select(i);
+}
+
+function openEvent(id) {
+  if (!id) return;
+  const view = { ...state.view, event: id };
+  commitView(view, { replace: true });
+  state.view = view;
+  syncPanel(view);
+}
+
+function closeEvent() {
+  const view = { ...state.view, event: '' };
+  commitView(view, { replace: true });
+  state.view = view;
+  panel.close();
+  const i = table.selected;
+  if (i >= 0) $('#events tbody').children[i]?.focus({ preventScroll: true });
+}
+
+function setListState(kind, message) {
+  listRoot.dataset.state = kind;
+  listRoot.setAttribute('aria-busy', kind === 'loading' ? 'true' : 'false');
+  const parts = [];
+  if (kind === 'loading') {
+    parts.push(h('p', { className: 'state state-loading' }, h('span', { className: 'spinner', attrs: { 'aria-hidden': 'true' } }), 'Loading events…'));
+  } else if (kind === 'empty') {
+    if (hasFilters(state.view)) {
+      const clear = h('button', { type: 'button' }, 'Clear all filters');
+      clear.addEventListener('click', () => $('#clear-filters').click());
+      parts.push(h('p', { className: 'state state-empty' }, 'No events match these filters. ', clear));
+    } else {
+      parts.push(h('p', { className: 'state state-empty' }, 'No events yet. Use “Fetch now” to pull the audit logs of your tenant.'));
+    }
+  } else if (kind === 'error') {
+    const retry = h('button', { type: 'button' }, 'Try again');
+    retry.addEventListener('click', () => loadList(state.view));
+    parts.push(h('p', { className: 'state state-error', attrs: { role: 'alert' } }, h('strong', {}, 'Could not load events: '), message, ' ', retry));
+  }
+  listState.replaceChildren(...parts);
+}
+
+function renderSummary() {
+  const total = state.total;
+  let text;
+  if (listRoot.dataset.state === 'error') text = '';
+  else if (total === null) text = `${formatNumber(state.loaded)} events shown`;
+  else text = `${formatNumber(state.loaded)} of ${formatNumber(total)} events shown`;
+  summary.textContent = text;
+  moreButton.hidden = !state.nextCursor;
+  if (state.nextCursor && total !== null) {
+    moreButton.textContent = `Load ${formatNumber(Math.min(state.view.pageSize, total - state.loaded))} more`;
+  } else moreButton.textContent = 'Load more';
+}
+
+function updateExports(filters) {
+  $('#export-csv').href = exportUrl(filters, 'csv');
+  $('#export-jsonl').href = exportUrl(filters, 'jsonl');
+}
+
+async function loadList(view) {
+  const gen = ++state.gen;
+  state.abort?.abort();
+  const ctrl = new AbortController();
+  state.abort = ctrl;
+  const filters = apiFilters(view);
+  state.filters = filters;
+  state.total = null;
+  updateExports(filters);
+  setListState('loading');
+  summary.textContent = 'Loading…';
+  moreButton.hidden = true;
+  moreStatus.textContent = '';
+  const signal = ctrl.signal;
+
+  api.count(filters, { signal }).then((r) => {
+    if (gen !== state.gen) return;
+    state.total = typeof r?.count === 'number' ? r.count : null;
+    if (listRoot.dataset.state !== 'loading') renderSummary();
+  }, () => {}); // The count is a nicety: the list says what went wrong if the API is down.
+
+  histogram.loading();
+  const buckets = Math.max(20, Math.min(150, Math.floor($('#timeline').clientWidth / 9)));
+  api.histogram(filters, { buckets, signal }).then((d) => {
+    if (gen === state.gen) histogram.show(d);
+  }, (err) => {
+    if (gen === state.gen && err.name !== 'AbortError') histogram.error(err.message);
+  });
+
+  try {
+    const page = await api.events(filters, { pageSize: view.pageSize, signal });
+    if (gen !== state.gen) return;
+    const items = Array.isArray(page?.items) ? page.items : [];
+    state.events.clear();
+    for (const ev of items) state.events.set(ev.id, ev);
+    performance.mark('aoc:render-start');
+    table.render(items);
+    performance.measure('aoc:render-rows', 'aoc:render-start');
+    // The second figure includes style, layout and paint: the next frame after the insert.
+    requestAnimationFrame(() => setTimeout(() => {
+      performance.measure('aoc:render-rows-painted', 'aoc:render-start');
+      listRoot.dataset.rendered = String(items.length);
+    }, 0));
+    state.nextCursor = page?.next_cursor || null;
+    state.loaded = items.length;
+    setListState(items.length ? 'ready' : 'empty');
+    renderSummary();
+    if (state.view.event) {
+      const i = table.indexOf(state.view.event);
+      if (i >= 0) table.select(i);
+    }
+  } catch (err) {
+    if (err.name === 'AbortError' || gen !== state.gen) return;
+    state.events.clear();
+    table.render([]);
+    state.nextCursor = null;
+    state.loaded = 0;
+    setListState('error', err.message);
+    renderSummary();
+  }
+}
+
+async function loadMore() {
+  if (!state.nextCursor) return;
+  const gen = state.gen;
+  moreButton.disabled = true;
+  moreStatus.textContent = 'Loading…';
+  try {
+    const page = await api.events(state.filters, { pageSize: state.view.pageSize, cursor: state.nextCursor });
+    if (gen !== state.gen) return;
+    const items = Array.isArray(page?.items) ? page.items : [];
+    for (const ev of items) state.events.set(ev.id, ev);
+    table.append(items);
+    state.loaded += items.length;
+    state.nextCursor = page?.next_cursor || null;
+    moreStatus.textContent = '';
+    renderSummary();
+  } catch (err) {
+    if (gen === state.gen) moreStatus.textContent = `Could not load more: ${err.message}`;
+  } finally {
+    moreButton.disabled = false;
+  }
+}
+
+async function loadFilterOptions() {
+  try {
+    filterBar.setOptions(await api.filterOptions());
+  } catch (err) {
+    $('#filters').dataset.error = err.message;
+  }
+}
+
+async function loadServerInfo() {
+  const [version, features, auth] = await Promise.allSettled([api.version(), api.features(), api.authConfig()]);
+  if (version.status === 'fulfilled' && version.value?.version) $('#version').textContent = `v${version.value.version}`;
+  if (features.status === 'fulfilled') health.setConfigured(features.value?.fetch_configured);
+  // Sign-in comes later: api.js already sends a bearer token once a getter is installed
+  // (setTokenGetter). Until then a protected server answers 401 and the page shows that message.
+  if (auth.status === 'fulfilled' && auth.value?.auth_enabled) document.body.classList.add('auth-enabled');
+}
+
+show(currentView());
+loadFilterOptions();
+health.refresh();
+loadServerInfo();
