@@ -5,6 +5,8 @@ import { formatLocal, formatUtc, resultKind } from './format.js';
 
 const MAX_TARGETS_SHOWN = 3;
 const MAX_TAGS_SHOWN = 4;
+const FIRST_CHUNK = 60; // about two screenfuls of dense rows
+const CHUNK = 110;
 
 export class EventTable {
   /**
@@ -18,6 +20,10 @@ export class EventTable {
     this.onOpen = onOpen;
     this.ids = [];
     this.selected = -1;
+    this.pending = [];
+    this.scheduled = false;
+    /** Called when every row is in the document (for the render measurement). */
+    this.onRendered = null;
     tbody.addEventListener('click', (e) => {
       if (e.target.closest('a, button')) return;
       const tr = e.target.closest('tr[data-id]');
@@ -35,24 +41,61 @@ export class EventTable {
   render(events) {
     this.ids = [];
     this.selected = -1;
-    const frag = this.buildRows(events);
-    this.tbody.replaceChildren(frag);
+    this.pending = [];
+    this.tbody.replaceChildren();
+    this.append(events);
   }
 
-  /** Add rows below the current ones (the next cursor page). */
+  /**
+   * Add rows below the current ones. The first screenful is inserted at once; the rest follows
+   * in chunks, one per frame, so no single task has to style and lay out hundreds of rows.
+   */
   append(events) {
-    this.tbody.append(this.buildRows(events));
+    const first = this.ids.length;
+    for (const ev of events) this.ids.push(ev.id);
+    const now = this.pending.length ? 0 : Math.min(events.length, first === 0 ? FIRST_CHUNK : CHUNK);
+    if (now > 0) this.tbody.append(this.buildRows(events.slice(0, now), first));
+    let offset = first + now;
+    for (let i = now; i < events.length; i += CHUNK) {
+      this.pending.push({ events: events.slice(i, i + CHUNK), offset });
+      offset += Math.min(CHUNK, events.length - i);
+    }
+    if (this.pending.length) this.schedule();
+    else this.onRendered?.(this.ids.length);
   }
 
-  buildRows(events) {
+  schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // After the next frame is painted, not before it: rows already inserted show first.
+    requestAnimationFrame(() => setTimeout(() => {
+      this.scheduled = false;
+      const chunk = this.pending.shift();
+      if (!chunk) return;
+      this.tbody.append(this.buildRows(chunk.events, chunk.offset));
+      if (this.pending.length) this.schedule();
+      else this.onRendered?.(this.ids.length);
+    }, 0));
+  }
+
+  /** Insert every pending row now (before selecting or updating one of them). */
+  flush() {
+    if (!this.pending.length) return;
     const frag = document.createDocumentFragment();
-    for (const ev of events) {
+    for (const chunk of this.pending) frag.append(this.buildRows(chunk.events, chunk.offset));
+    this.pending = [];
+    this.tbody.append(frag);
+    this.onRendered?.(this.ids.length);
+  }
+
+  buildRows(events, offset) {
+    const frag = document.createDocumentFragment();
+    events.forEach((ev, i) => {
       const tr = this.template.cloneNode(true);
       fillRow(tr, ev);
-      tr.dataset.index = String(this.ids.length);
-      this.ids.push(ev.id);
+      tr.dataset.index = String(offset + i);
       frag.append(tr);
-    }
+    });
     return frag;
   }
 
@@ -60,6 +103,7 @@ export class EventTable {
   update(ev) {
     const i = this.ids.indexOf(ev.id);
     if (i < 0) return;
+    this.flush();
     const old = this.tbody.children[i];
     const tr = this.template.cloneNode(true);
     fillRow(tr, ev);
@@ -74,6 +118,7 @@ export class EventTable {
 
   select(index, { scroll = true } = {}) {
     if (index < 0 || index >= this.ids.length) return null;
+    if (index >= this.tbody.children.length) this.flush();
     const prev = this.tbody.children[this.selected];
     if (prev) markSelected(prev, false);
     this.selected = index;

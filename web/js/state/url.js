@@ -10,7 +10,8 @@ export const QUICK_RANGES = {
 };
 
 const TEXT_KEYS = ['service', 'operation', 'result', 'actor', 'search'];
-export const DEFAULT_PAGE_SIZE = 100;
+// The API default: keeps the first load light (events carry their raw records).
+export const DEFAULT_PAGE_SIZE = 50;
 
 /** The view a query string describes. */
 export function parseView(search) {

@@ -18,7 +18,13 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=
 
 // ---- deterministic fake data ----
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rnd = () => {
+  // mulberry32
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
 const pick = (a) => a[Math.floor(rnd() * a.length)];
 const uuid = () => 'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => Math.floor(rnd() * 16).toString(16));
 const people = ['Megan Bowen', 'Adele Vance', 'Alex Wilber', 'Diego Siciliani', 'Lee Gu', 'Nestor Wilke'];
@@ -103,6 +109,7 @@ function filtered(q) {
 
 function badTime(q) {
   for (const k of ['start', 'end']) if (q.get(k) && Number.isNaN(Date.parse(q.get(k)))) return `invalid ${k} '${q.get(k)}': expected an RFC 3339 time such as 2026-01-31T12:00:00Z`;
+  if (q.get('start') && q.get('end') && Date.parse(q.get('start')) > Date.parse(q.get('end'))) return 'start must not be after end';
   return null;
 }
 
