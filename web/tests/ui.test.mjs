@@ -452,6 +452,68 @@ test('CSV export downloads exactly the filtered rows', async () => {
   await closePage(page);
 });
 
+test('dragging across the timeline narrows the time range', async () => {
+  const page = await openPage();
+  await page.goto(`${BASE}/`);
+  await listSettled(page);
+  await page.waitForSelector('#timeline svg rect');
+  const box = await page.locator('#timeline svg').boundingBox();
+  const y = box.y + box.height / 2;
+  await page.mouse.move(box.x + box.width * 0.4, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.7, y, { steps: 6 });
+  await page.mouse.up();
+  await page.waitForURL((u) => u.searchParams.has('start') && u.searchParams.has('end'));
+  const start = urlParam(page, 'start');
+  const end = urlParam(page, 'end');
+  assert.ok(Date.parse(start) < Date.parse(end));
+  const state = await listSettled(page);
+  const expected = await apiIds({ start, end });
+  assert.equal(state, expected.length ? 'ready' : 'empty');
+  assert.deepEqual(await rowIds(page), expected);
+  const times = await page.$$eval('#events tbody time', (ts) => ts.map((t) => t.dateTime));
+  assert.ok(times.every((t) => Date.parse(t) >= Date.parse(start) && Date.parse(t) <= Date.parse(end)), 'every row is inside the dragged range');
+  assert.equal(await page.getAttribute('.ranges button[data-range="custom"]', 'aria-pressed'), 'true');
+  await closePage(page);
+});
+
+test('"load more" pages with the cursor and the total stays in view', async () => {
+  const total = await apiCount({});
+  const page = await openPage();
+  await page.goto(`${BASE}/?page_size=20`);
+  await listSettled(page);
+  if (total <= 20) {
+    assert.ok(await page.locator('#load-more').isHidden(), 'no "load more" when everything is shown');
+    await closePage(page);
+    return;
+  }
+  const first = await apiGet('/api/events?page_size=20');
+  const second = await apiGet(`/api/events?${qs({ page_size: 20, cursor: first.next_cursor })}`);
+  await page.click('#load-more');
+  await page.waitForFunction(() => document.querySelectorAll('#events tbody tr').length > 20);
+  assert.deepEqual(await rowIds(page), [...first.items, ...second.items].map((e) => e.id));
+  const summary = (await page.textContent('#summary')).replace(/[^\d ]/g, '');
+  assert.ok(summary.includes(` ${total} `), `summary shows the total: ${summary}`);
+  await closePage(page);
+});
+
+test('source health lists every source the API reports', async () => {
+  const health = await apiGet('/api/source-health');
+  const page = await openPage();
+  await page.goto(`${BASE}/`);
+  await listSettled(page);
+  await page.click('#health-toggle');
+  await page.waitForSelector('#health-popover:not([hidden])');
+  if (health.length) {
+    await page.waitForFunction((n) => document.querySelectorAll('#health-table tr[class^="health-"]').length === n, health.length);
+    const text = await page.textContent('#health-table');
+    for (const h of health) assert.ok(text.includes(h.source), `${h.source} is listed`);
+  }
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#health-popover', { state: 'hidden' });
+  await closePage(page);
+});
+
 test('keyboard: / focuses search, arrows move, Enter opens, Esc closes', async () => {
   const page = await openPage();
   await page.goto(`${BASE}/`);
