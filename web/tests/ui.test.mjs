@@ -119,7 +119,13 @@ function urlParam(page, name) {
 }
 
 /** A service with events that is not the whole data set, so filtering visibly changes rows. */
+let pickedService = null;
 async function pickService() {
+  pickedService ??= choosePickService();
+  return pickedService;
+}
+
+async function choosePickService() {
   const options = await apiGet('/api/filter-options');
   const total = await apiCount({});
   let best = null;
