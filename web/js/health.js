@@ -132,9 +132,9 @@ export class SourceHealth {
 }
 
 function stateOf(r) {
-  if (!r.last_attempt && !r.last_success) return 'never';
-  if (r.last_error && (!r.last_success || Date.parse(r.last_attempt) > Date.parse(r.last_success))) return 'error';
-  return 'ok';
+  const failedLast = r.last_error && (!r.last_success || Date.parse(r.last_attempt) > Date.parse(r.last_success));
+  if (failedLast) return 'error';
+  return r.last_success ? 'ok' : 'never';
 }
 
 function timeCell(iso) {
