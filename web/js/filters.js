@@ -45,6 +45,10 @@ export class FilterBar {
     });
     this.el.search.addEventListener('search', () => this.flushSearch());
     this.el.actor.addEventListener('change', () => this.commitActor());
+    // Picking a suggestion from the <datalist> applies it at once (typing waits for Enter/blur).
+    this.el.actor.addEventListener('input', (e) => {
+      if (!e.inputType || e.inputType === 'insertReplacementText') this.commitActor();
+    });
     this.el.ranges.addEventListener('click', (e) => {
       const b = e.target.closest('button[data-range]');
       if (!b) return;
@@ -81,7 +85,8 @@ export class FilterBar {
       return;
     }
     this.el.end.setCustomValidity('');
-    this.onChange({ range: '', start, end });
+    // Editing a date field fires once per part: one history entry for the whole edit.
+    this.onChange({ range: '', start, end }, { typing: true });
   }
 
   showCustom(on) {
