@@ -1,1 +1,235 @@
-//! placeholder
+//! The HTTP front door: axum routes over the aoc-app services, with the JSON error policy,
+//! authentication, rate limits, metrics, CORS, timeouts, body limits and security headers.
+
+pub mod auth;
+pub mod cors;
+pub mod error;
+pub mod extract;
+pub mod limits;
+pub mod metrics;
+mod middleware;
+pub mod openapi;
+pub mod routes;
+mod serve;
+mod static_files;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::routing::{MethodFilter, get, on};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use aoc_app::AppContext;
+
+/// Largest request body accepted (tags, comments, webhook batches are all small).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// HSTS as sent when HSTS_ENABLED=true: a year, subdomains included.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// Limits of the HTTP layer. The defaults suit production; tests shorten the timeouts.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// A request head must arrive within this time, or the connection is closed.
+    pub header_read_timeout: Duration,
+    /// A request (body included) must be answered within this time: 408 otherwise.
+    pub request_timeout: Duration,
+    /// The same for a fetch from Microsoft 365, which legitimately takes minutes.
+    pub fetch_timeout: Duration,
+    /// Largest request head (headers) accepted.
+    pub max_header_bytes: usize,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// OpenID discovery document to take signing keys from, instead of the one derived from
+    /// AUTH_TENANT_ID / AUTH_ISSUER (AUTH_OPENID_CONFIG_URL).
+    pub openid_config_url: Option<String>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            fetch_timeout: Duration::from_secs(15 * 60),
+            max_header_bytes: 64 * 1024,
+            max_connections: 1024,
+            openid_config_url: None,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// The defaults, with AUTH_OPENID_CONFIG_URL from the environment when set.
+    pub fn from_env() -> std::io::Result<Self> {
+        let mut options = Self::default();
+        if let Some(v) = std::env::var("AUTH_OPENID_CONFIG_URL")
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+        {
+            match url::Url::parse(&v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                    options.openid_config_url = Some(v)
+                }
+                _ => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("AUTH_OPENID_CONFIG_URL: must be an http(s) URL, got '{v}'"),
+                    ));
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// The API routes, declared once: the router is built from this list, and `API_ROUTES` (the
+/// same list as data) lets the OpenAPI test prove every route is documented.
+macro_rules! api_routes {
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        /// (method, path) of every /api route the router serves.
+        pub const API_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn api_router(options: &ServerOptions) -> Router<Arc<AppContext>> {
+            Router::new()
+                $(.route($path, on(MethodFilter::$method, $handler).layer(timeout_for($path, options))))*
+        }
+    };
+}
+
+api_routes! {
+    GET "/api/version" => routes::health::version,
+    GET "/api/events" => routes::events::list,
+    GET "/api/events/count" => routes::events::count,
+    GET "/api/events/histogram" => routes::events::histogram,
+    GET "/api/events/export" => routes::export::export,
+    GET "/api/events/{id}" => routes::events::get,
+    PATCH "/api/events/{id}/tags" => routes::events::set_tags,
+    POST "/api/events/{id}/comments" => routes::events::add_comment,
+    GET "/api/filter-options" => routes::events::filter_options,
+    GET "/api/fetch-audit-logs" => routes::ingest::fetch,
+    GET "/api/source-health" => routes::ingest::source_health,
+    POST "/api/webhooks/graph" => routes::webhooks::graph,
+    GET "/api/config/features" => routes::config::features,
+    GET "/api/config/auth" => routes::config::auth,
+}
+
+fn timeout_for(path: &str, options: &ServerOptions) -> TimeoutLayer {
+    let limit = if path == "/api/fetch-audit-logs" {
+        options.fetch_timeout
+    } else {
+        options.request_timeout
+    };
+    TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limit)
+}
+
+/// Why the server cannot start with these settings.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    RateLimit(#[from] limits::RedisError),
+}
+
+/// The whole application router with default options. Settings the router cannot honour (a
+/// malformed REDIS_URL) make it refuse every limited request: [`launch`] reports them instead.
+pub fn router(ctx: Arc<AppContext>) -> Router {
+    router_with(ctx, &ServerOptions::default())
+}
+
+pub fn router_with(ctx: Arc<AppContext>, options: &ServerOptions) -> Router {
+    match try_router(ctx.clone(), options) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "refusing API requests: the configuration is broken");
+            Router::new()
+                .route("/health", get(routes::health::health))
+                .fallback(|| async {
+                    error::ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server misconfigured")
+                })
+                .with_state(ctx)
+        }
+    }
+}
+
+pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Router, StartError> {
+    let settings = &ctx.settings;
+    let mut api = api_router(options);
+
+    // Innermost first: the rate limit runs after authentication, so it can key by subject.
+    if settings.rate_limit.enabled {
+        let limiter = Arc::new(limits::RateLimiter::new(&settings.rate_limit)?);
+        tracing::info!(backend = limiter.backend_name(), "rate limits on");
+        api = api.layer(axum::middleware::from_fn_with_state(limiter, limits::limit));
+    }
+    if settings.auth.enabled {
+        let discovery = auth::discovery_url(&settings.auth, options.openid_config_url.as_deref());
+        let webhook_open = settings.webhook_client_secret.is_some();
+        let auth = Arc::new(auth::Auth::new(&settings.auth, discovery, webhook_open));
+        api = api.layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::require_auth,
+        ));
+    }
+
+    let metrics_state = Arc::new(metrics::MetricsState {
+        ctx: ctx.clone(),
+        allowed: settings.metrics_allowed_ips.clone(),
+    });
+    metrics::install();
+
+    let mut app = Router::new()
+        .route("/health", get(routes::health::health))
+        .route("/metrics", get(metrics::scrape).with_state(metrics_state))
+        .route("/", get(static_files::index))
+        .route("/{*path}", get(static_files::asset))
+        .merge(api);
+    if settings.docs_enabled {
+        app = app
+            .route("/openapi.json", get(openapi::openapi_json))
+            .route("/docs", get(openapi::docs_page));
+    }
+
+    let mut app = app
+        .fallback(middleware::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(middleware::json_errors))
+        .layer(axum::middleware::from_fn(metrics::track));
+    if let Some(cors) = cors::layer(&settings.cors_origins) {
+        app = app.layer(cors);
+    }
+    if settings.hsts {
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ));
+    }
+    Ok(app
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .with_state(ctx))
+}
+
+/// Serve until `shutdown` resolves, with the options from the environment. Tests pass a
+/// listener on 127.0.0.1:0.
+pub async fn launch(
+    listener: tokio::net::TcpListener,
+    ctx: Arc<AppContext>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    launch_with(listener, ctx, ServerOptions::from_env()?, shutdown).await
+}
+
+pub async fn launch_with(
+    listener: tokio::net::TcpListener,
+    ctx: Arc<AppContext>,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = try_router(ctx, &options)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    serve::serve(listener, app, &options, shutdown).await
+}

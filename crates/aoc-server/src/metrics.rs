@@ -1,0 +1,212 @@
+//! Prometheus metrics at `GET /metrics`, readable only from METRICS_ALLOWED_IPS.
+//!
+//! Metrics go through the `metrics` facade, so any crate records with its macros
+//! (`metrics::counter!(names::FETCH_EVENTS, "source" => "directory").increment(n)`) and this
+//! module renders them. The recorder is process-wide and installed once.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use aoc_app::AppContext;
+
+use crate::error::ApiError;
+
+/// Metric names, for every crate that records them.
+pub mod names {
+    /// Counter {method, route, status}: HTTP requests answered, by matched route.
+    pub const HTTP_REQUESTS: &str = "aoc_http_requests_total";
+    /// Histogram {method, route}: seconds until the response head was ready.
+    pub const HTTP_DURATION: &str = "aoc_http_request_duration_seconds";
+    /// Counter {source}: raw records fetched from Microsoft 365 (for aoc-app's ingest).
+    pub const FETCH_RECORDS: &str = "aoc_fetch_records_total";
+    /// Counter {source}: fetch attempts that failed (for aoc-app's ingest).
+    pub const FETCH_ERRORS: &str = "aoc_fetch_errors_total";
+    /// Counter {category}: requests refused by a rate limit.
+    pub const RATE_LIMITED: &str = "aoc_rate_limited_total";
+    /// Gauge: events in the store.
+    pub const STORE_EVENTS: &str = "aoc_store_events";
+    /// Gauge {source}: records fetched by the source's last attempt (from source health).
+    pub const SOURCE_LAST_COUNT: &str = "aoc_source_last_fetch_records";
+    /// Gauge {source}: 1 when the source's last attempt failed.
+    pub const SOURCE_FAILING: &str = "aoc_source_failing";
+    /// Gauge {source}: Unix time of the source's last successful fetch.
+    pub const SOURCE_LAST_SUCCESS: &str = "aoc_source_last_success_timestamp_seconds";
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Install the process-wide recorder (once); None when another recorder was installed first.
+pub fn install() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(names::HTTP_DURATION.to_string()), LATENCY_BUCKETS)
+                .ok()?;
+            match builder.install_recorder() {
+                Ok(handle) => {
+                    describe();
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed: /metrics will be unavailable");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        names::HTTP_REQUESTS,
+        "HTTP requests answered, by matched route"
+    );
+    describe_histogram!(
+        names::HTTP_DURATION,
+        Unit::Seconds,
+        "time to the response head, by matched route"
+    );
+    describe_counter!(
+        names::FETCH_RECORDS,
+        "raw records fetched from Microsoft 365, by source"
+    );
+    describe_counter!(names::FETCH_ERRORS, "failed fetch attempts, by source");
+    describe_counter!(
+        names::RATE_LIMITED,
+        "requests refused by a rate limit, by category"
+    );
+    describe_gauge!(names::STORE_EVENTS, "events in the store");
+    describe_gauge!(
+        names::SOURCE_LAST_COUNT,
+        "records fetched by the last attempt, by source"
+    );
+    describe_gauge!(
+        names::SOURCE_FAILING,
+        "1 when the last fetch attempt of the source failed"
+    );
+    describe_gauge!(
+        names::SOURCE_LAST_SUCCESS,
+        "Unix time of the last successful fetch, by source"
+    );
+    for source in ["directory", "unified", "intune"] {
+        metrics::counter!(names::FETCH_RECORDS, "source" => source).absolute(0);
+        metrics::counter!(names::FETCH_ERRORS, "source" => source).absolute(0);
+    }
+}
+
+/// Middleware: count and time every request by its route pattern (never the raw path, whose
+/// ids would make the label set unbounded).
+pub async fn track(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let res = next.run(req).await;
+    let route = route.unwrap_or_else(|| "unmatched".to_string());
+    let status = res.status().as_u16().to_string();
+    metrics::counter!(names::HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(names::HTTP_DURATION, "method" => method, "route" => route)
+        .record(start.elapsed());
+    res
+}
+
+pub struct MetricsState {
+    pub ctx: Arc<AppContext>,
+    pub allowed: Vec<IpNet>,
+}
+
+/// Is this peer allowed to read metrics? IPv4 peers on an IPv6 socket count as IPv4.
+pub fn allowed(nets: &[IpNet], peer: Option<SocketAddr>) -> bool {
+    let Some(peer) = peer else { return false };
+    let ip = peer.ip().to_canonical();
+    nets.iter().any(|n| n.contains(&ip))
+}
+
+pub async fn scrape(State(state): State<Arc<MetricsState>>, req: Request) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    if !allowed(&state.allowed, peer) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "metrics are not available to this address",
+        )
+        .into_response();
+    }
+    let Some(handle) = install() else {
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "metrics are not available")
+            .into_response();
+    };
+    record_store_gauges(&state.ctx).await;
+    handle.run_upkeep();
+    let mut res = handle.render().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Store size and per-source fetch health, read at scrape time.
+async fn record_store_gauges(ctx: &AppContext) {
+    let store = ctx.store();
+    match tokio::time::timeout(Duration::from_secs(5), store.count()).await {
+        Ok(Ok(n)) => metrics::gauge!(names::STORE_EVENTS).set(n as f64),
+        Ok(Err(e)) => tracing::warn!(error = %e, "metrics: cannot count events"),
+        Err(_) => tracing::warn!("metrics: counting events timed out"),
+    }
+    if let Ok(Ok(health)) =
+        tokio::time::timeout(Duration::from_secs(5), store.source_health()).await
+    {
+        for h in health {
+            let source = h.source.clone();
+            metrics::gauge!(names::SOURCE_LAST_COUNT, "source" => source.clone())
+                .set(h.last_count as f64);
+            metrics::gauge!(names::SOURCE_FAILING, "source" => source.clone())
+                .set(if h.last_error.is_some() { 1.0 } else { 0.0 });
+            if let Some(t) = h.last_success {
+                metrics::gauge!(names::SOURCE_LAST_SUCCESS, "source" => source)
+                    .set(t.timestamp() as f64);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn address_allow_list() {
+        let nets: Vec<IpNet> = vec![
+            "127.0.0.0/8".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
+        let at = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
+        assert!(allowed(&nets, at("127.0.0.1:5000")));
+        assert!(allowed(&nets, at("[::ffff:10.1.2.3]:5000")));
+        assert!(!allowed(&nets, at("8.8.8.8:5000")));
+        assert!(!allowed(&nets, at("[2001:db8::1]:5000")));
+        assert!(!allowed(&nets, None));
+    }
+}
