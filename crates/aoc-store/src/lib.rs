@@ -1,12 +1,34 @@
 //! Event storage. One trait, [`EventStore`], with a backend per database: SQLite (the
 //! embedded default) and PostgreSQL. Every backend passes the same conformance suite
 //! (`tests/conformance.rs`).
+//!
+//! Search semantics, identical on both backends:
+//! - `service`, `actor` (the actor display), `operation` and `result` match exactly;
+//!   `start` and `end` are inclusive;
+//! - free text matches an event when, lowercased, it is a substring of the actor display, a
+//!   target display, the operation or the display summary, or when its words (runs of letters
+//!   and digits) appear consecutively among the words of the raw record's string and number
+//!   values (so a GUID, IP address or UPN anywhere in the raw record matches);
+//! - hidden services and operations are excluded from search, counts, histograms and filter
+//!   options (not from `get`: callers gate that);
+//! - results are newest first by (timestamp, id), ids compared bytewise; timestamps are
+//!   stored with microsecond precision.
+
+mod codec;
+mod migrations;
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+mod text;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use aoc_domain::{Comment, Event, EventQuery, FilterOptions, Page};
+use aoc_domain::{Comment, Cursor, Event, EventQuery, FilterOptions, Page};
 
 /// What a batched insert did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +106,11 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// All events in (timestamp, id) ascending order after `after` (exclusive), at most `limit`:
     /// for maintenance scans.
-    async fn scan(&self, after: Option<&(DateTime<Utc>, String)>, limit: u32) -> StoreResult<Vec<Event>>;
+    async fn scan(
+        &self,
+        after: Option<&(DateTime<Utc>, String)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>>;
 
     /// Number of stored events.
     async fn count(&self) -> StoreResult<u64>;
@@ -94,7 +120,11 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Counts of matching events per time bucket of `bucket_seconds` (aligned to the Unix
     /// epoch), ascending, empty buckets omitted. Cursor and page size ignored.
-    async fn histogram(&self, query: &EventQuery, bucket_seconds: i64) -> StoreResult<Vec<(DateTime<Utc>, u64)>>;
+    async fn histogram(
+        &self,
+        query: &EventQuery,
+        bucket_seconds: i64,
+    ) -> StoreResult<Vec<(DateTime<Utc>, u64)>>;
 
     /// Delete events by id (maintenance dedupe). Returns how many were deleted.
     async fn delete_ids(&self, ids: &[String]) -> StoreResult<u64>;
@@ -109,12 +139,132 @@ pub trait EventStore: Send + Sync + 'static {
     async fn put_source_health(&self, health: &SourceHealth) -> StoreResult<()>;
 
     /// Unexpired cached names for these object ids.
-    async fn cached_names(&self, ids: &[String], now: DateTime<Utc>) -> StoreResult<Vec<CachedName>>;
+    async fn cached_names(
+        &self,
+        ids: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<CachedName>>;
     async fn put_cached_names(&self, names: &[CachedName]) -> StoreResult<()>;
 }
 
 /// Open the store a `DATABASE_URL` names: `sqlite://path` / `sqlite:path` / a plain file path
-/// (embedded), or `postgres://` / `postgresql://`. Applies migrations.
+/// (embedded; the file and its directory are created if missing), or `postgres://` /
+/// `postgresql://`. Applies migrations. In-memory SQLite is refused: every pooled connection
+/// would see its own empty database.
 pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn EventStore>> {
-    todo!("implemented by the store backends: {database_url}")
+    match parse_url(database_url)? {
+        DatabaseUrl::Sqlite(path) => Ok(std::sync::Arc::new(SqliteStore::open(path).await?)),
+        DatabaseUrl::Postgres => Ok(std::sync::Arc::new(PgStore::connect(database_url).await?)),
+    }
+}
+
+/// Which backend a `DATABASE_URL` selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(std::path::PathBuf),
+    Postgres,
+}
+
+/// Classify a `DATABASE_URL` without connecting (for configuration checks).
+pub fn parse_url(database_url: &str) -> StoreResult<DatabaseUrl> {
+    let url = database_url.trim();
+    let unsupported = || StoreError::UnsupportedUrl(redact(url));
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(DatabaseUrl::Postgres);
+    }
+    let is_sqlite = url.starts_with("sqlite:");
+    if !is_sqlite && has_scheme(url) {
+        return Err(unsupported());
+    }
+    sqlite::path_from_url(url)
+        .map(DatabaseUrl::Sqlite)
+        .ok_or_else(unsupported)
+}
+
+/// `scheme:` at the start (two or more letters, so a Windows drive letter is still a path).
+fn has_scheme(url: &str) -> bool {
+    match url.split_once(':') {
+        Some((scheme, _)) => {
+            scheme.len() >= 2
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        }
+        None => false,
+    }
+}
+
+/// The URL without anything after the scheme that could hold credentials.
+fn redact(url: &str) -> String {
+    match url.split_once(':') {
+        Some((scheme, _)) if has_scheme(url) => format!("{scheme}:..."),
+        _ => "(not a URL)".to_string(),
+    }
+}
+
+/// Turn `page_size + 1` fetched rows into a page: the extra row only says that more exist.
+pub(crate) fn into_page(mut items: Vec<Event>, page_size: u32) -> Page {
+    let size = usize::try_from(page_size).unwrap_or(usize::MAX);
+    let next_cursor = if items.len() > size {
+        items.truncate(size);
+        items
+            .last()
+            .map(|last| Cursor::new(last.timestamp, last.id.clone()).encode())
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}
+
+/// Histogram rows of (bucket start in microseconds, count).
+pub(crate) fn histogram_rows(
+    rows: impl Iterator<Item = Result<(i64, i64), sqlx::Error>>,
+) -> StoreResult<Vec<(DateTime<Utc>, u64)>> {
+    rows.map(|row| {
+        let (us, n) = row?;
+        let at = DateTime::<Utc>::from_timestamp_micros(us)
+            .ok_or_else(|| StoreError::Corrupt(format!("histogram bucket out of range: {us}")))?;
+        Ok((at, u64::try_from(n).unwrap_or(0)))
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn urls_select_backends() {
+        assert_eq!(
+            parse_url("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres
+        );
+        assert_eq!(
+            parse_url("postgresql://h/db").unwrap(),
+            DatabaseUrl::Postgres
+        );
+        assert_eq!(
+            parse_url("sqlite://data/aoc.db").unwrap(),
+            DatabaseUrl::Sqlite("data/aoc.db".into())
+        );
+        assert_eq!(
+            parse_url("sqlite:aoc.db").unwrap(),
+            DatabaseUrl::Sqlite("aoc.db".into())
+        );
+        assert_eq!(
+            parse_url("/var/lib/aoc/aoc.db").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/aoc/aoc.db".into())
+        );
+        assert_eq!(
+            parse_url("C:\\aoc\\aoc.db").unwrap(),
+            DatabaseUrl::Sqlite("C:\\aoc\\aoc.db".into())
+        );
+        for bad in ["sqlite::memory:", "mysql://u:secret@h/db", "", "redis:x"] {
+            let err = parse_url(bad).unwrap_err();
+            assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{bad}");
+            assert!(!err.to_string().contains("secret"));
+        }
+    }
 }

@@ -1,0 +1,100 @@
+-- Events. `seq` is the rowid the full-text indexes point at; `id` and `dedupe_key` are the
+-- two identities an insert skips on. Timestamps are integer microseconds since the epoch.
+-- JSON columns hold text exactly as the store wrote it.
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    service TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    result TEXT NOT NULL,
+    actor_display TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    target_displays TEXT NOT NULL,
+    targets TEXT NOT NULL,
+    display_summary TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    comments TEXT NOT NULL DEFAULT '[]',
+    -- Lowercased actor, targets, operation and summary: what substring search runs over.
+    search_short TEXT NOT NULL
+) STRICT;
+
+-- Newest-first keyset pages, alone and under each exact filter.
+CREATE INDEX events_ts ON events (ts DESC, id DESC);
+CREATE INDEX events_service_ts ON events (service, ts DESC, id DESC);
+CREATE INDEX events_operation_ts ON events (operation, ts DESC, id DESC);
+CREATE INDEX events_actor_ts ON events (actor_display, ts DESC, id DESC);
+CREATE INDEX events_result_ts ON events (result, ts DESC, id DESC);
+
+-- Substring search: trigrams of search_short. detail=none keeps the index small; it only
+-- finds candidate rows, which the query confirms with instr() on search_short.
+CREATE VIRTUAL TABLE events_short_fts USING fts5(
+    search_short,
+    content = 'events',
+    content_rowid = 'seq',
+    tokenize = 'trigram case_sensitive 1',
+    detail = none
+);
+
+-- Word search over the string and number values of the raw record. Contentless (the words
+-- are not stored twice); contentless_delete lets triggers remove rows by rowid.
+CREATE VIRTUAL TABLE events_raw_fts USING fts5(
+    words,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 0'
+);
+
+CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+    INSERT INTO events_short_fts (rowid, search_short) VALUES (new.seq, new.search_short);
+    INSERT INTO events_raw_fts (rowid, words) VALUES (
+        new.seq,
+        (SELECT group_concat(value, ' ') FROM json_tree(new.raw)
+          WHERE type IN ('text', 'integer', 'real'))
+    );
+END;
+
+CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+    INSERT INTO events_short_fts (events_short_fts, rowid, search_short)
+        VALUES ('delete', old.seq, old.search_short);
+    DELETE FROM events_raw_fts WHERE rowid = old.seq;
+END;
+
+CREATE TRIGGER events_fts_update_short AFTER UPDATE OF search_short ON events
+WHEN old.search_short IS NOT new.search_short BEGIN
+    INSERT INTO events_short_fts (events_short_fts, rowid, search_short)
+        VALUES ('delete', old.seq, old.search_short);
+    INSERT INTO events_short_fts (rowid, search_short) VALUES (new.seq, new.search_short);
+END;
+
+CREATE TRIGGER events_fts_update_raw AFTER UPDATE OF raw ON events
+WHEN old.raw IS NOT new.raw BEGIN
+    DELETE FROM events_raw_fts WHERE rowid = old.seq;
+    INSERT INTO events_raw_fts (rowid, words) VALUES (
+        new.seq,
+        (SELECT group_concat(value, ' ') FROM json_tree(new.raw)
+          WHERE type IN ('text', 'integer', 'real'))
+    );
+END;
+
+CREATE TABLE watermarks (
+    source TEXT PRIMARY KEY,
+    at_us INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE source_health (
+    source TEXT PRIMARY KEY,
+    last_attempt_us INTEGER,
+    last_success_us INTEGER,
+    last_error TEXT,
+    last_count INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE name_cache (
+    object_id TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    expires_at_us INTEGER NOT NULL
+) STRICT;

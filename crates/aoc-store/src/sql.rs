@@ -1,0 +1,139 @@
+//! A small SQL builder shared by both backends: the WHERE clause of a search is the same
+//! except for placeholders, list parameters and the free-text condition, which each
+//! [`Dialect`] supplies.
+
+use aoc_domain::EventQuery;
+use chrono::{DateTime, Utc};
+
+use crate::text::FreeText;
+
+/// A bound value; each backend maps it to its own types.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Text(String),
+    Int(i64),
+    Time(DateTime<Utc>),
+    List(Vec<String>),
+}
+
+/// What differs between SQLite and PostgreSQL in a WHERE clause.
+pub(crate) trait Dialect {
+    /// The placeholder for the `n`th argument (1-based) of this kind.
+    fn placeholder(&self, n: usize, arg: &Arg) -> String;
+    /// `column NOT IN list`, given the list's placeholder.
+    fn not_in(&self, column: &str, list: &str) -> String;
+    /// The free-text condition (with its arguments) over the events table aliased `e`.
+    fn free_text(&self, sql: &mut Sql, text: &FreeText);
+}
+
+/// SQL text plus its arguments, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub(crate) fn new(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Append the placeholder for `arg`.
+    pub(crate) fn arg(&mut self, d: &dyn Dialect, arg: Arg) -> &mut Self {
+        let p = d.placeholder(self.args.len() + 1, &arg);
+        self.args.push(arg);
+        self.text.push_str(&p);
+        self
+    }
+}
+
+/// Which parts of a query a WHERE clause applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Filters, hidden lists, free text and the cursor (search).
+    Page,
+    /// Everything but the cursor (count_matching, histogram).
+    All,
+    /// Only the hidden lists (filter_options).
+    HiddenOnly,
+}
+
+/// Append ` WHERE ...` (or nothing) for `query` over the events table aliased `e`. Returns
+/// whether a WHERE was written.
+pub(crate) fn push_where(sql: &mut Sql, d: &dyn Dialect, query: &EventQuery, scope: Scope) -> bool {
+    let mut wrote = false;
+    let mut and = |sql: &mut Sql| {
+        sql.push(if wrote { " AND " } else { " WHERE " });
+        wrote = true;
+    };
+    if !query.hidden_services.is_empty() {
+        and(sql);
+        let p = d.placeholder(sql.args.len() + 1, &Arg::List(Vec::new()));
+        sql.push(&d.not_in("e.service", &p));
+        sql.args.push(Arg::List(query.hidden_services.clone()));
+    }
+    if !query.hidden_operations.is_empty() {
+        and(sql);
+        let p = d.placeholder(sql.args.len() + 1, &Arg::List(Vec::new()));
+        sql.push(&d.not_in("e.operation", &p));
+        sql.args.push(Arg::List(query.hidden_operations.clone()));
+    }
+    if scope == Scope::HiddenOnly {
+        return wrote;
+    }
+    let exact = [
+        ("e.service", &query.service),
+        ("e.actor_display", &query.actor),
+        ("e.operation", &query.operation),
+        ("e.result", &query.result),
+    ];
+    for (column, value) in exact {
+        if let Some(value) = value {
+            and(sql);
+            sql.push(column)
+                .push(" = ")
+                .arg(d, Arg::Text(value.clone()));
+        }
+    }
+    if let Some(start) = query.start {
+        and(sql);
+        sql.push("e.ts >= ").arg(d, Arg::Time(start));
+    }
+    if let Some(end) = query.end {
+        and(sql);
+        sql.push("e.ts <= ").arg(d, Arg::Time(end));
+    }
+    if let Some(text) = query.search.as_deref().and_then(FreeText::parse) {
+        and(sql);
+        d.free_text(sql, &text);
+    }
+    if scope == Scope::Page
+        && let Some(cursor) = &query.cursor
+    {
+        and(sql);
+        sql.push("(e.ts, e.id) < (")
+            .arg(d, Arg::Time(cursor.timestamp))
+            .push(", ")
+            .arg(d, Arg::Text(cursor.id.clone()))
+            .push(")");
+    }
+    wrote
+}
+
+/// The page size a search fetches: the clamped size, plus one row to learn whether more exist.
+pub(crate) fn page_limit(query: &EventQuery) -> u32 {
+    query.page_size.clamp(1, aoc_domain::MAX_PAGE_SIZE)
+}
+
+/// Bucket width in microseconds; a non-positive width is treated as one second.
+pub(crate) fn bucket_micros(bucket_seconds: i64) -> i64 {
+    bucket_seconds.max(1).saturating_mul(1_000_000)
+}
