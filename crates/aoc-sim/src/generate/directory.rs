@@ -1,0 +1,727 @@
+//! Entra ID `directoryAudit` records as `GET /v1.0/auditLogs/directoryAudits` returns them.
+//!
+//! Shapes follow the Graph v1.0 resource: `initiatedBy` holds either `user` (`userIdentity`) or
+//! `app` (`appIdentity`) with the other `null`; `targetResources[].modifiedProperties` carry
+//! `oldValue`/`newValue` as JSON *encoded strings* (`"[\"Sales\"]"`), not JSON values.
+
+use serde_json::{Value, json};
+
+use super::common::{USER_AGENTS, client_ip, json_array_string, json_string, modified};
+use crate::rng::Rng;
+use crate::tenant::{App, Group, Role, Tenant, User};
+use crate::time::graph_time;
+use crate::timeline::Slot;
+
+#[derive(Clone, Copy)]
+enum Activity {
+    UpdateUser,
+    AddUser,
+    DeleteUser,
+    ResetPassword,
+    DisableAccount,
+    ChangeLicense,
+    AddMemberToGroup,
+    RemoveMemberFromGroup,
+    AddGroup,
+    AddOwnerToGroup,
+    AddMemberToRole,
+    RemoveMemberFromRole,
+    PimActivation,
+    UpdateAppCredentials,
+    AddServicePrincipal,
+    Consent,
+    AddAppRoleAssignment,
+    AddCaPolicy,
+    UpdateCaPolicy,
+    DeleteCaPolicy,
+}
+
+const WEIGHTED: &[(Activity, u64)] = &[
+    (Activity::UpdateUser, 18),
+    (Activity::AddUser, 5),
+    (Activity::DeleteUser, 2),
+    (Activity::ResetPassword, 6),
+    (Activity::DisableAccount, 3),
+    (Activity::ChangeLicense, 5),
+    (Activity::AddMemberToGroup, 14),
+    (Activity::RemoveMemberFromGroup, 6),
+    (Activity::AddGroup, 2),
+    (Activity::AddOwnerToGroup, 2),
+    (Activity::AddMemberToRole, 4),
+    (Activity::RemoveMemberFromRole, 2),
+    (Activity::PimActivation, 3),
+    (Activity::UpdateAppCredentials, 4),
+    (Activity::AddServicePrincipal, 2),
+    (Activity::Consent, 3),
+    (Activity::AddAppRoleAssignment, 3),
+    (Activity::AddCaPolicy, 1),
+    (Activity::UpdateCaPolicy, 3),
+    (Activity::DeleteCaPolicy, 1),
+];
+
+fn pick_activity(r: &mut Rng) -> Activity {
+    let total: u64 = WEIGHTED.iter().map(|(_, w)| w).sum();
+    let mut x = r.below(total);
+    for (a, w) in WEIGHTED {
+        if x < *w {
+            return *a;
+        }
+        x -= w;
+    }
+    Activity::UpdateUser
+}
+
+struct Meta {
+    category: &'static str,
+    name: &'static str,
+    operation: &'static str,
+    service: &'static str,
+}
+
+fn meta(a: Activity) -> Meta {
+    let m = |category, name, operation, service| Meta {
+        category,
+        name,
+        operation,
+        service,
+    };
+    match a {
+        Activity::UpdateUser => m("UserManagement", "Update user", "Update", "Core Directory"),
+        Activity::AddUser => m("UserManagement", "Add user", "Add", "Core Directory"),
+        Activity::DeleteUser => m("UserManagement", "Delete user", "Delete", "Core Directory"),
+        Activity::ResetPassword => m(
+            "UserManagement",
+            "Reset user password",
+            "Update",
+            "Core Directory",
+        ),
+        Activity::DisableAccount => m(
+            "UserManagement",
+            "Disable account",
+            "Update",
+            "Core Directory",
+        ),
+        Activity::ChangeLicense => m(
+            "UserManagement",
+            "Change user license",
+            "Update",
+            "Core Directory",
+        ),
+        Activity::AddMemberToGroup => m(
+            "GroupManagement",
+            "Add member to group",
+            "Assign",
+            "Core Directory",
+        ),
+        Activity::RemoveMemberFromGroup => m(
+            "GroupManagement",
+            "Remove member from group",
+            "Unassign",
+            "Core Directory",
+        ),
+        Activity::AddGroup => m("GroupManagement", "Add group", "Add", "Core Directory"),
+        Activity::AddOwnerToGroup => m(
+            "GroupManagement",
+            "Add owner to group",
+            "Assign",
+            "Core Directory",
+        ),
+        Activity::AddMemberToRole => m(
+            "RoleManagement",
+            "Add member to role",
+            "Assign",
+            "Core Directory",
+        ),
+        Activity::RemoveMemberFromRole => m(
+            "RoleManagement",
+            "Remove member from role",
+            "Unassign",
+            "Core Directory",
+        ),
+        Activity::PimActivation => m(
+            "RoleManagement",
+            "Add member to role completed (PIM activation)",
+            "Assign",
+            "PIM",
+        ),
+        // The trailing space is in the real activity name.
+        Activity::UpdateAppCredentials => m(
+            "ApplicationManagement",
+            "Update application – Certificates and secrets management ",
+            "Update",
+            "Core Directory",
+        ),
+        Activity::AddServicePrincipal => m(
+            "ApplicationManagement",
+            "Add service principal",
+            "Add",
+            "Core Directory",
+        ),
+        Activity::Consent => m(
+            "ApplicationManagement",
+            "Consent to application",
+            "Assign",
+            "Core Directory",
+        ),
+        Activity::AddAppRoleAssignment => m(
+            "ApplicationManagement",
+            "Add app role assignment to service principal",
+            "Assign",
+            "Core Directory",
+        ),
+        Activity::AddCaPolicy => m(
+            "Policy",
+            "Add conditional access policy",
+            "Add",
+            "Conditional Access",
+        ),
+        Activity::UpdateCaPolicy => m(
+            "Policy",
+            "Update conditional access policy",
+            "Update",
+            "Conditional Access",
+        ),
+        Activity::DeleteCaPolicy => m(
+            "Policy",
+            "Delete conditional access policy",
+            "Delete",
+            "Conditional Access",
+        ),
+    }
+}
+
+/// Builds the record for one occupied slot.
+pub(crate) fn record(tenant: &Tenant, slot: &Slot) -> Value {
+    let mut r = Rng::new(slot.hash);
+    let activity = pick_activity(&mut r);
+    let m = meta(activity);
+    let correlation = r.uuid();
+    let id = format!(
+        "Directory_{}_{}_{}",
+        correlation,
+        r.hex_upper(5),
+        100_000_000 + r.below(900_000_000)
+    );
+    let (initiated_by, by_user) = initiator(tenant, &mut r, activity);
+    let targets = targets(tenant, &mut r, activity);
+    let failed = r.chance(4);
+    let (result, reason) = if failed {
+        let reasons = [
+            "Microsoft.Online.Workflows.ObjectAlreadyExistsException",
+            "Insufficient privileges to complete the operation.",
+            "The request was throttled by the directory service.",
+        ];
+        ("failure", *r.pick(&reasons).unwrap_or(&""))
+    } else {
+        ("success", "")
+    };
+    let mut details = Vec::new();
+    if by_user {
+        if let Some(ua) = r.pick(USER_AGENTS) {
+            details.push(json!({ "key": "User-Agent", "value": ua }));
+        }
+    }
+    if m.category == "UserManagement" {
+        details.push(
+            json!({ "key": "UserType", "value": if r.chance(10) { "Guest" } else { "Member" } }),
+        );
+    }
+    json!({
+        "id": id,
+        "category": m.category,
+        "correlationId": correlation,
+        "result": result,
+        "resultReason": reason,
+        "activityDisplayName": m.name,
+        "activityDateTime": graph_time(slot.time),
+        "loggedByService": m.service,
+        "operationType": m.operation,
+        "initiatedBy": initiated_by,
+        "targetResources": targets,
+        "additionalDetails": details,
+    })
+}
+
+fn user_initiator(id: &str, name: Value, upn: Value, ip: Value) -> Value {
+    json!({
+        "app": null,
+        "user": {
+            "id": id,
+            "displayName": name,
+            "userPrincipalName": upn,
+            "ipAddress": ip,
+        }
+    })
+}
+
+fn app_initiator(app: &App, full: bool) -> Value {
+    if full {
+        json!({
+            "app": {
+                "appId": app.app_id,
+                "displayName": app.display_name,
+                "servicePrincipalId": app.service_principal_id,
+                "servicePrincipalName": app.display_name,
+            },
+            "user": null
+        })
+    } else {
+        // Seen in practice: only the service principal id; a name needs getByIds.
+        json!({
+            "app": {
+                "appId": null,
+                "displayName": null,
+                "servicePrincipalId": app.service_principal_id,
+                "servicePrincipalName": null,
+            },
+            "user": null
+        })
+    }
+}
+
+/// Returns `initiatedBy` and whether a person (rather than an app) acted.
+fn initiator(tenant: &Tenant, r: &mut Rng, activity: Activity) -> (Value, bool) {
+    // Admins do most of the work; pick from the first third of users (the "IT" people).
+    let admins = &tenant.users[..(tenant.users.len() / 3).max(1)];
+    let app_likely = matches!(
+        activity,
+        Activity::AddUser
+            | Activity::UpdateUser
+            | Activity::ChangeLicense
+            | Activity::AddMemberToGroup
+    );
+    let roll = r.below(100);
+    let app_share = if app_likely { 30 } else { 12 };
+    if roll < app_share {
+        let app = r.pick(&tenant.apps).or(tenant.apps.first());
+        return match app {
+            Some(app) => (app_initiator(app, !r.chance(30)), false),
+            None => (Value::Null, false),
+        };
+    }
+    let Some(user) = r.pick(admins) else {
+        return (Value::Null, true);
+    };
+    let ip = Value::String(client_ip(r));
+    let style = r.below(100);
+    let v = if style < 70 {
+        user_initiator(
+            &user.id,
+            Value::String(user.display_name.clone()),
+            Value::String(user.upn.clone()),
+            ip,
+        )
+    } else if style < 88 {
+        // Entra very often leaves displayName null and gives only the UPN.
+        user_initiator(&user.id, Value::Null, Value::String(user.upn.clone()), ip)
+    } else if style < 97 {
+        // Only an object id: resolvable through directoryObjects/getByIds.
+        user_initiator(&user.id, Value::Null, Value::Null, Value::Null)
+    } else {
+        // An actor since deleted: getByIds finds nothing.
+        let gone = r
+            .pick(&tenant.deleted_ids)
+            .cloned()
+            .unwrap_or_else(|| r.uuid());
+        user_initiator(&gone, Value::Null, Value::Null, Value::Null)
+    };
+    (v, true)
+}
+
+fn user_target(u: &User, props: Vec<Value>) -> Value {
+    json!({
+        "id": u.id,
+        "displayName": null,
+        "type": "User",
+        "userPrincipalName": u.upn,
+        "groupType": null,
+        "modifiedProperties": props,
+    })
+}
+
+fn group_target(g: &Group, props: Vec<Value>) -> Value {
+    json!({
+        "id": g.id,
+        "displayName": g.display_name,
+        "type": "Group",
+        "userPrincipalName": null,
+        "groupType": if g.unified { "unifiedGroups" } else { "azureAD" },
+        "modifiedProperties": props,
+    })
+}
+
+fn role_target(role: &Role) -> Value {
+    json!({
+        "id": role.object_id,
+        "displayName": role.display_name,
+        "type": "Role",
+        "userPrincipalName": null,
+        "groupType": null,
+        "modifiedProperties": [],
+    })
+}
+
+fn sp_target(app: &App, props: Vec<Value>) -> Value {
+    json!({
+        "id": app.service_principal_id,
+        "displayName": app.display_name,
+        "type": "ServicePrincipal",
+        "userPrincipalName": null,
+        "groupType": null,
+        "modifiedProperties": props,
+    })
+}
+
+fn included(names: &[&str]) -> Value {
+    modified(
+        "Included Updated Properties",
+        Value::Null,
+        json_string(Value::String(names.join(", "))),
+    )
+}
+
+fn user_type(u: &User) -> Value {
+    modified(
+        "TargetId.UserType",
+        Value::Null,
+        json_string(Value::String(
+            if u.guest { "Guest" } else { "Member" }.into(),
+        )),
+    )
+}
+
+fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
+    let (Some(user), Some(group), Some(role), Some(app), Some(policy)) = (
+        r.pick(&tenant.users),
+        r.pick(&tenant.groups),
+        r.pick(&tenant.roles),
+        r.pick(&tenant.apps),
+        r.pick(&tenant.ca_policies),
+    ) else {
+        return Vec::new();
+    };
+    match activity {
+        Activity::UpdateUser => {
+            let (prop, old, new) = match r.below(6) {
+                0 => (
+                    "JobTitle",
+                    json!(user.job_title),
+                    json!("Head of Operations"),
+                ),
+                1 => ("Department", json!(user.department), json!("Operations")),
+                2 => (
+                    "DisplayName",
+                    json!(user.display_name),
+                    json!(format!("{} (Contractor)", user.display_name)),
+                ),
+                3 => ("UsageLocation", json!("DE"), json!("CH")),
+                4 => ("MobilePhone", Value::Null, json!("+41 79 555 01 23")),
+                _ => (
+                    "StrongAuthenticationMethod",
+                    json!([]),
+                    json!([{ "MethodType": 6, "Default": true }, { "MethodType": 7, "Default": false }]),
+                ),
+            };
+            let old = if old.is_null() {
+                json!([])
+            } else {
+                json!([old])
+            };
+            vec![user_target(
+                user,
+                vec![
+                    modified(prop, json_string(old), json_array_string(new)),
+                    included(&[prop]),
+                    user_type(user),
+                ],
+            )]
+        }
+        Activity::AddUser => vec![user_target(
+            user,
+            vec![
+                modified(
+                    "AccountEnabled",
+                    json!("[]"),
+                    json_array_string(json!(true)),
+                ),
+                modified(
+                    "DisplayName",
+                    json!("[]"),
+                    json_array_string(json!(user.display_name)),
+                ),
+                modified(
+                    "UserPrincipalName",
+                    json!("[]"),
+                    json_array_string(json!(user.upn)),
+                ),
+                modified(
+                    "UserType",
+                    json!("[]"),
+                    json_array_string(json!(if user.guest { "Guest" } else { "Member" })),
+                ),
+                included(&[
+                    "AccountEnabled",
+                    "DisplayName",
+                    "UserPrincipalName",
+                    "UserType",
+                ]),
+            ],
+        )],
+        Activity::DeleteUser => vec![user_target(user, vec![user_type(user)])],
+        Activity::ResetPassword => vec![user_target(user, vec![user_type(user)])],
+        Activity::DisableAccount => vec![user_target(
+            user,
+            vec![
+                modified(
+                    "AccountEnabled",
+                    json_array_string(json!(true)),
+                    json_array_string(json!(false)),
+                ),
+                included(&["AccountEnabled"]),
+                user_type(user),
+            ],
+        )],
+        Activity::ChangeLicense => vec![user_target(
+            user,
+            vec![
+                modified(
+                    "AssignedLicense",
+                    json_array_string(json!(
+                        "[SkuName=ENTERPRISEPACK, AccountId=00000000, SkuId=6fd2c87f-b296-42f0-b197-1e91e994b900, DisabledPlans=[]]"
+                    )),
+                    json_array_string(json!(
+                        "[SkuName=SPE_E5, AccountId=00000000, SkuId=06ebc4ee-1bb5-47dd-8120-11324bc54e06, DisabledPlans=[]]"
+                    )),
+                ),
+                included(&["AssignedLicense", "AssignedPlan"]),
+                user_type(user),
+            ],
+        )],
+        Activity::AddMemberToGroup
+        | Activity::RemoveMemberFromGroup
+        | Activity::AddOwnerToGroup => {
+            let adding = !matches!(activity, Activity::RemoveMemberFromGroup);
+            let pair = |v: Value| {
+                if adding {
+                    (Value::Null, json_string(v))
+                } else {
+                    (json_string(v), Value::Null)
+                }
+            };
+            let (o1, n1) = pair(json!(group.id));
+            let (o2, n2) = pair(json!(group.display_name));
+            vec![
+                user_target(
+                    user,
+                    vec![
+                        modified("Group.ObjectID", o1, n1),
+                        modified("Group.DisplayName", o2, n2),
+                    ],
+                ),
+                group_target(group, vec![]),
+            ]
+        }
+        Activity::AddGroup => vec![group_target(
+            group,
+            vec![
+                modified(
+                    "DisplayName",
+                    json!("[]"),
+                    json_array_string(json!(group.display_name)),
+                ),
+                modified(
+                    "MailNickname",
+                    json!("[]"),
+                    json_array_string(json!(group.mail_nickname)),
+                ),
+                modified(
+                    "SecurityEnabled",
+                    json!("[]"),
+                    json_array_string(json!(!group.unified)),
+                ),
+                included(&["DisplayName", "MailNickname", "SecurityEnabled"]),
+            ],
+        )],
+        Activity::AddMemberToRole | Activity::RemoveMemberFromRole | Activity::PimActivation => {
+            let adding = !matches!(activity, Activity::RemoveMemberFromRole);
+            let wrap = |v: &str| {
+                if adding {
+                    (Value::Null, json_string(json!(v)))
+                } else {
+                    (json_string(json!(v)), Value::Null)
+                }
+            };
+            let props = [
+                ("Role.ObjectID", role.object_id.as_str()),
+                ("Role.DisplayName", role.display_name),
+                ("Role.TemplateId", role.template_id),
+                ("Role.WellKnownObjectName", role.well_known),
+            ]
+            .iter()
+            .map(|(name, v)| {
+                let (o, n) = wrap(v);
+                modified(name, o, n)
+            })
+            .collect();
+            vec![user_target(user, props), role_target(role)]
+        }
+        Activity::UpdateAppCredentials => {
+            let key_id = r.uuid();
+            let label = *r
+                .pick(&["prod-secret", "ci-deploy", "Schlüssel 2025", "rotation"])
+                .unwrap_or(&"secret");
+            vec![json!({
+                "id": app.application_object_id,
+                "displayName": app.display_name,
+                "type": "Application",
+                "userPrincipalName": null,
+                "groupType": null,
+                "modifiedProperties": [
+                    modified(
+                        "KeyDescription",
+                        json!("[]"),
+                        json_array_string(json!(format!("[KeyIdentifier={key_id},KeyType=Password,KeyUsage=Verify,DisplayName={label}]"))),
+                    ),
+                    included(&["KeyDescription"]),
+                ],
+            })]
+        }
+        Activity::AddServicePrincipal => vec![sp_target(
+            app,
+            vec![
+                modified(
+                    "AccountEnabled",
+                    json!("[]"),
+                    json_array_string(json!(true)),
+                ),
+                modified(
+                    "AppPrincipalId",
+                    json!("[]"),
+                    json_array_string(json!(app.app_id)),
+                ),
+                modified(
+                    "DisplayName",
+                    json!("[]"),
+                    json_array_string(json!(app.display_name)),
+                ),
+                included(&["AccountEnabled", "AppPrincipalId", "DisplayName"]),
+            ],
+        )],
+        Activity::Consent => {
+            let admin = r.chance(60);
+            let scopes = *r
+                .pick(&[
+                    "User.Read Mail.Read",
+                    "Files.ReadWrite.All Sites.Read.All",
+                    "AuditLog.Read.All Directory.Read.All",
+                    "offline_access openid profile",
+                ])
+                .unwrap_or(&"User.Read");
+            vec![sp_target(
+                app,
+                vec![
+                    modified(
+                        "ConsentContext.IsAdminConsent",
+                        Value::Null,
+                        json_string(json!(if admin { "True" } else { "False" })),
+                    ),
+                    modified(
+                        "ConsentContext.IsAppOnly",
+                        Value::Null,
+                        json_string(json!("False")),
+                    ),
+                    modified(
+                        "ConsentContext.OnBehalfOfAll",
+                        Value::Null,
+                        json_string(json!(if admin { "True" } else { "False" })),
+                    ),
+                    modified(
+                        "ConsentAction.Permissions",
+                        Value::Null,
+                        json_string(json!(format!(
+                            "[] => [[Id: {}, ClientId: {}, PrincipalId: , ResourceId: {}, ConsentType: AllPrincipals, Scope:  {scopes}, CreatedDateTime: , LastModifiedDateTime ]]; ",
+                            r.hex_upper(20),
+                            app.service_principal_id,
+                            app.service_principal_id
+                        ))),
+                    ),
+                ],
+            )]
+        }
+        Activity::AddAppRoleAssignment => {
+            let role_value = *r
+                .pick(&[
+                    "AuditLog.Read.All",
+                    "Directory.Read.All",
+                    "User.ReadWrite.All",
+                    "Mail.Send",
+                    "ActivityFeed.Read",
+                ])
+                .unwrap_or(&"User.Read.All");
+            vec![sp_target(
+                app,
+                vec![
+                    modified("AppRole.Id", Value::Null, json_string(json!(r.uuid()))),
+                    modified("AppRole.Value", Value::Null, json_string(json!(role_value))),
+                    modified(
+                        "AppRoleAssignment.CreatedDateTime",
+                        Value::Null,
+                        json_string(json!("2025-01-01T00:00:00Z")),
+                    ),
+                    modified(
+                        "ServicePrincipal.DisplayName",
+                        Value::Null,
+                        json_string(json!(app.display_name)),
+                    ),
+                ],
+            )]
+        }
+        Activity::AddCaPolicy | Activity::UpdateCaPolicy | Activity::DeleteCaPolicy => {
+            let enabled = ca_policy_json(&policy.id, policy.display_name, "enabled", role);
+            let report_only = ca_policy_json(
+                &policy.id,
+                policy.display_name,
+                "enabledForReportingButNotEnforced",
+                role,
+            );
+            let (old, new) = match activity {
+                Activity::AddCaPolicy => (Value::Null, json_string(report_only)),
+                Activity::DeleteCaPolicy => (json_string(enabled), Value::Null),
+                _ => (json_string(report_only), json_string(enabled)),
+            };
+            vec![json!({
+                "id": policy.id,
+                "displayName": policy.display_name,
+                "type": "Policy",
+                "userPrincipalName": null,
+                "groupType": null,
+                "modifiedProperties": [modified("ConditionalAccessPolicy", old, new)],
+            })]
+        }
+    }
+}
+
+fn ca_policy_json(id: &str, name: &str, state: &str, role: &Role) -> Value {
+    json!({
+        "id": id,
+        "displayName": name,
+        "createdDateTime": "2024-11-04T09:12:44.1234567+00:00",
+        "state": state,
+        "conditions": {
+            "applications": { "includeApplications": ["All"], "excludeApplications": [] },
+            "users": {
+                "includeUsers": [],
+                "excludeUsers": [],
+                "includeRoles": [role.template_id],
+                "excludeGroups": [],
+            },
+            "clientAppTypes": ["all"],
+        },
+        "grantControls": { "operator": "OR", "builtInControls": ["mfa"] },
+    })
+}
+
+/// The id a client stores for this record (`id`).
+pub(crate) fn record_id(v: &Value) -> Option<String> {
+    v.get("id").and_then(Value::as_str).map(str::to_string)
+}

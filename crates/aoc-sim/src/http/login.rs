@@ -1,0 +1,203 @@
+//! `POST /{tenant}/oauth2/v2.0/token`: the client-credentials grant of the Microsoft identity
+//! platform.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde_json::json;
+
+use super::errors::{PLAIN_JSON, aad_error, json_response, login_fired};
+use super::request_base;
+use super::token::{Audience, issue};
+use crate::config::Endpoint;
+use crate::handle::SimHandle;
+use crate::tenant::{DOMAIN, INITIAL_DOMAIN};
+
+const GRAPH_RESOURCES: &[&str] = &[
+    "https://graph.microsoft.com",
+    "https://graph.microsoft.us",
+    "https://dod-graph.microsoft.us",
+    "https://microsoftgraph.chinacloudapi.cn",
+];
+
+const MANAGE_RESOURCES: &[&str] = &[
+    "https://manage.office.com",
+    "https://manage-gcc.office.com",
+    "https://manage.office365.us",
+    "https://manage.protection.apps.mil",
+];
+
+/// Maps a resource identifier to the audience of the token issued for it.
+fn audience_for(resource: &str, base: &str) -> Option<Audience> {
+    let r = resource.trim_end_matches('/').to_ascii_lowercase();
+    if GRAPH_RESOURCES.contains(&r.as_str()) {
+        Some(Audience::Graph)
+    } else if MANAGE_RESOURCES.contains(&r.as_str()) {
+        Some(Audience::Manage)
+    } else if r == base.trim_end_matches('/').to_ascii_lowercase() {
+        Some(Audience::Sim)
+    } else {
+        None
+    }
+}
+
+fn missing(param: &str) -> Response {
+    aad_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        900144,
+        &format!("The request body must contain the following parameter: '{param}'."),
+    )
+}
+
+pub(crate) async fn token(
+    State(handle): State<SimHandle>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(fired) = handle.on_request(Endpoint::Token) {
+        return login_fired(fired);
+    }
+    let cfg = handle.config();
+    let known_tenant = [cfg.tenant_id.as_str(), INITIAL_DOMAIN, DOMAIN]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(&tenant));
+    if !known_tenant {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
+    }
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(grant) = field("grant_type") else {
+        return missing("grant_type");
+    };
+    if grant != "client_credentials" {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            &format!("The app requested an unsupported grant type '{grant}'."),
+        );
+    }
+    let Some(client_id) = field("client_id") else {
+        return missing("client_id");
+    };
+    if !client_id.eq_ignore_ascii_case(&cfg.client_id) {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
+        );
+    }
+    let Some(secret) = field("client_secret") else {
+        return aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        );
+    };
+    if secret != cfg.client_secret {
+        return aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            &format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                cfg.client_id
+            ),
+        );
+    }
+    let Some(scope) = field("scope") else {
+        return missing("scope");
+    };
+    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    let [single] = scopes.as_slice() else {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            &format!(
+                "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid. Client credential flows must request exactly one resource with /.default."
+            ),
+        );
+    };
+    let Some(resource) = single.strip_suffix("/.default") else {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            &format!(
+                "The provided value for scope {single} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        );
+    };
+    let base = request_base(&handle, &headers);
+    let Some(kind) = audience_for(resource, &base) else {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_resource",
+            500011,
+            &format!(
+                "The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."
+            ),
+        );
+    };
+    let (access_token, expires_in) = issue(&handle, kind, resource.trim_end_matches('/'));
+    let mut resp = json_response(
+        StatusCode::OK,
+        PLAIN_JSON,
+        &json!({
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+            "ext_expires_in": expires_in,
+            "access_token": access_token,
+        }),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_map_to_audiences() {
+        let base = "http://127.0.0.1:9000";
+        assert_eq!(
+            audience_for("https://graph.microsoft.com", base),
+            Some(Audience::Graph)
+        );
+        assert_eq!(
+            audience_for("https://Manage.Office.com/", base),
+            Some(Audience::Manage)
+        );
+        assert_eq!(
+            audience_for("http://127.0.0.1:9000", base),
+            Some(Audience::Sim)
+        );
+        assert_eq!(audience_for("https://example.org", base), None);
+    }
+}
