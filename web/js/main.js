@@ -24,6 +24,7 @@ const state = {
   abort: null,
   typingEntry: false, // the current history entry came from typing in the search box
   measuring: false, // a list render is being timed (see table.onRendered)
+  loadingMore: false,
 };
 
 const listRoot = $('#list');
@@ -73,7 +74,9 @@ const health = new SourceHealth($('#health'), {
 
 installKeyboard({
   focusSearch: () => filterBar.focusSearch(),
-  move: (delta) => {
+  move: async (delta) => {
+    // Moving down from the last loaded row loads the next page first.
+    if (delta > 0 && table.selected === table.length - 1 && state.nextCursor) await loadMore();
     const id = table.move(delta);
     if (id && panel.isOpen) openEvent(id);
   },
@@ -247,7 +250,9 @@ async function loadList(view) {
 }
 
 async function loadMore() {
-  if (!state.nextCursor) return;
+  // One page at a time: a second request with the same cursor would add the rows twice.
+  if (!state.nextCursor || state.loadingMore) return;
+  state.loadingMore = true;
   const gen = state.gen;
   moreButton.disabled = true;
   moreStatus.textContent = 'Loading…';
@@ -264,6 +269,7 @@ async function loadMore() {
   } catch (err) {
     if (gen === state.gen) moreStatus.textContent = `Could not load more: ${err.message}`;
   } finally {
+    state.loadingMore = false;
     moreButton.disabled = false;
   }
 }
