@@ -318,10 +318,11 @@ test('opening an event shows its fields, the decoded old -> new diff and the raw
   // Filter links for this actor / operation.
   assert.ok(await page.locator('#panel a.filter-link').count() >= 2);
 
+  await page.screenshot({ path: path.join(SHOTS, 'panel.png') });
   await page.click('#panel .raw > summary');
   await page.waitForSelector('#panel .json .j-key');
   assert.ok(await page.locator('#panel .copy-raw').isVisible());
-  await page.screenshot({ path: path.join(SHOTS, 'panel.png') });
+  await page.screenshot({ path: path.join(SHOTS, 'panel-raw.png') });
 
   // A filter link narrows the list to this operation and keeps the event open.
   await page.click('#panel .fields a.filter-link >> nth=1');
