@@ -158,24 +158,6 @@ pub fn router_with(ctx: Arc<AppContext>, options: &ServerOptions) -> Router {
 
 pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Router, StartError> {
     let settings = &ctx.settings;
-    let mut api = api_router(options);
-
-    // Innermost first: the rate limit runs after authentication, so it can key by subject.
-    if settings.rate_limit.enabled {
-        let limiter = Arc::new(limits::RateLimiter::new(&settings.rate_limit)?);
-        tracing::info!(backend = limiter.backend_name(), "rate limits on");
-        api = api.layer(axum::middleware::from_fn_with_state(limiter, limits::limit));
-    }
-    if settings.auth.enabled {
-        let discovery = auth::discovery_url(&settings.auth, options.openid_config_url.as_deref());
-        let webhook_open = settings.webhook_client_secret.is_some();
-        let auth = Arc::new(auth::Auth::new(&settings.auth, discovery, webhook_open));
-        api = api.layer(axum::middleware::from_fn_with_state(
-            auth,
-            auth::require_auth,
-        ));
-    }
-
     let metrics_state = Arc::new(metrics::MetricsState {
         ctx: ctx.clone(),
         allowed: settings.metrics_allowed_ips.clone(),
@@ -187,15 +169,33 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
         .route("/metrics", get(metrics::scrape).with_state(metrics_state))
         .route("/", get(static_files::index))
         .route("/{*path}", get(static_files::asset))
-        .merge(api);
+        .merge(api_router(options));
     if settings.docs_enabled {
         app = app
             .route("/openapi.json", get(openapi::openapi_json))
             .route("/docs", get(openapi::docs_page));
     }
+    app = app.fallback(middleware::not_found);
+
+    // Innermost first. Both look at the path themselves (only /api is guarded) and sit on the
+    // whole router, so an unknown /api path is refused like a known one. The rate limit runs
+    // after authentication, so it can key by subject.
+    if settings.rate_limit.enabled {
+        let limiter = Arc::new(limits::RateLimiter::new(&settings.rate_limit)?);
+        tracing::info!(backend = limiter.backend_name(), "rate limits on");
+        app = app.layer(axum::middleware::from_fn_with_state(limiter, limits::limit));
+    }
+    if settings.auth.enabled {
+        let discovery = auth::discovery_url(&settings.auth, options.openid_config_url.as_deref());
+        let webhook_open = settings.webhook_client_secret.is_some();
+        let auth = Arc::new(auth::Auth::new(&settings.auth, discovery, webhook_open));
+        app = app.layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::require_auth,
+        ));
+    }
 
     let mut app = app
-        .fallback(middleware::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(axum::middleware::from_fn(metrics::track));

@@ -1,0 +1,126 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aoc_app::{AppContext, Settings};
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// A running server over a fresh SQLite file.
+pub struct TestApp {
+    pub base: String,
+    pub ctx: Arc<AppContext>,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(vars: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.entry("DATABASE_URL".into())
+            .or_insert_with(|| format!("sqlite://{}", dir.path().join("aoc.db").display()));
+        let settings = Settings::from_map(&map).unwrap();
+        let ctx = AppContext::open(settings).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server_ctx = ctx.clone();
+        tokio::spawn(async move {
+            aoc_server::launch(listener, server_ctx, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self { base, ctx, http: reqwest::Client::new(), _dir: dir, stop: Some(tx) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self.http.get(self.url(path)).send().await.unwrap();
+        let status = res.status().as_u16();
+        let body = res.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
+    pub async fn import(&self, name: &str) -> aoc_app::import::ImportReport {
+        aoc::commands::import::import_files(&self.ctx, &[fixture(name)], false).await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+// ----- helpers for the auth and hardening tests -----
+
+impl TestApp {
+    /// Like [`TestApp::start_with`], with explicit HTTP-layer options (short timeouts, a local
+    /// OpenID discovery document).
+    pub async fn start_with_options(vars: &[(&str, &str)], options: aoc_server::ServerOptions) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.entry("DATABASE_URL".into())
+            .or_insert_with(|| format!("sqlite://{}", dir.path().join("aoc.db").display()));
+        let settings = Settings::from_map(&map).unwrap();
+        let ctx = AppContext::open(settings).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server_ctx = ctx.clone();
+        tokio::spawn(async move {
+            aoc_server::launch_with(listener, server_ctx, options, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self { base, ctx, http: reqwest::Client::new(), _dir: dir, stop: Some(tx) }
+    }
+
+    /// GET with an `Authorization: Bearer` header: (status, body, WWW-Authenticate).
+    pub async fn get_bearer(&self, path: &str, token: &str) -> (u16, serde_json::Value, Option<String>) {
+        let res = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        let status = res.status().as_u16();
+        let challenge = res
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = res.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body, challenge)
+    }
+
+    /// GET with a bearer token, returning the body as text (exports).
+    pub async fn get_text_bearer(&self, path: &str, token: &str) -> (u16, String) {
+        let res = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+}
+
+/// Percent-encode one path segment (everything but unreserved characters).
+pub fn percent_encode(segment: &str) -> String {
+    let mut out = String::new();
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests through the real boundary: the real server on 127.0.0.1:0 over a temporary
+//! database, talked to over HTTP. One test binary (linking is the slow part on 2 cores).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod auth;
+mod common;
+mod hardening;
+mod import;
