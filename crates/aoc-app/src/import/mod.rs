@@ -1,0 +1,23 @@
+//! Importing exported audit logs (`aoc import`).
+//!
+//! [`read_file`] streams the records of one file, whatever its format: a JSON array, JSON
+//! lines, a Graph list response, a single JSON object, or a Purview audit-search CSV export
+//! (classic or RecordId columns). The format is read from the content, never the file name.
+
+mod detect;
+mod error;
+mod json;
+mod jsonl;
+mod location;
+mod purview_csv;
+mod reader;
+mod text;
+
+pub use detect::{CsvLayout, FileFormat};
+pub use error::ImportError;
+pub use location::{Location, RawRecord};
+pub use reader::{MAX_RECORD_BYTES, ReadEnd, ReadSummary, detect_format, read_file, read_from};
+pub use text::Encoding;
+
+#[cfg(test)]
+mod tests;
