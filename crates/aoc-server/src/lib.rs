@@ -165,8 +165,16 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
     metrics::install();
 
     let mut app = Router::new()
-        .route("/health", get(routes::health::health))
-        .route("/metrics", get(metrics::scrape).with_state(metrics_state))
+        .route(
+            "/health",
+            get(routes::health::health).layer(timeout_for("/health", options)),
+        )
+        .route(
+            "/metrics",
+            get(metrics::scrape)
+                .with_state(metrics_state)
+                .layer(timeout_for("/metrics", options)),
+        )
         .route("/", get(static_files::index))
         .route("/{*path}", get(static_files::asset))
         .merge(api_router(options));
