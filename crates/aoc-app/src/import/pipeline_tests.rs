@@ -162,6 +162,14 @@ fn unified_lines(dir: &Path, name: &str, n: usize) -> PathBuf {
     path
 }
 
+#[test]
+fn the_import_future_can_be_spawned() {
+    fn assert_send<T: Send>(_: &T) {}
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::default());
+    let future = import_paths(store, normalizer(), &[], &NoProgress);
+    assert_send(&future);
+}
+
 #[tokio::test]
 async fn imports_every_format_counts_and_reports_rejects() {
     let store = Arc::new(MemoryStore::default());

@@ -34,8 +34,9 @@ pub enum ReadEnd {
     Complete,
     /// The callback returned `ControlFlow::Break`.
     Stopped,
-    /// A JSON syntax error (or an oversized element or CSV row) left the rest of the file
-    /// unreadable; it was reported as the last record, with its location.
+    /// A syntax error (or an oversized element) inside a JSON document left the rest of the
+    /// file unreadable; it was reported as the last record, with its location. JSON lines and
+    /// CSV rows are independent, so their bad records are skipped instead.
     Abandoned,
 }
 
