@@ -610,6 +610,10 @@ async fn secrets_never_reach_the_logs() {
     let log = log.lock().unwrap().clone();
     assert!(log.contains("listening on"), "{log}");
     assert!(
+        log.contains("without AUTH_ALLOWED_ROLES or AUTH_ALLOWED_GROUPS"),
+        "start-up warns that any valid token passes:\n{log}"
+    );
+    assert!(
         log.contains("clientState mismatch"),
         "the run really logged the webhook refusal:\n{log}"
     );
