@@ -330,7 +330,7 @@ const SITES: &[(&str, &str)] = &[
 
 impl Tenant {
     pub(crate) fn new(seed: u64) -> Tenant {
-        let mut rng = Rng::new(hash2(seed, 0x7e4a_17));
+        let mut rng = Rng::new(hash2(seed, 0x007e_4a17));
         let users = build_users(&mut rng);
         let groups = GROUPS
             .iter()

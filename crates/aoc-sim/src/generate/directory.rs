@@ -216,10 +216,8 @@ pub(crate) fn record(tenant: &Tenant, slot: &Slot) -> Value {
         ("success", "")
     };
     let mut details = Vec::new();
-    if by_user {
-        if let Some(ua) = r.pick(USER_AGENTS) {
-            details.push(json!({ "key": "User-Agent", "value": ua }));
-        }
+    if by_user && let Some(ua) = r.pick(USER_AGENTS) {
+        details.push(json!({ "key": "User-Agent", "value": ua }));
     }
     if m.category == "UserManagement" {
         details.push(

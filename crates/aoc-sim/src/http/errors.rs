@@ -29,10 +29,10 @@ pub(crate) fn json_response(
 }
 
 fn set_retry_after(resp: &mut Response, retry_after_secs: Option<u64>) {
-    if let Some(secs) = retry_after_secs {
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(secs) = retry_after_secs
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
 }
 

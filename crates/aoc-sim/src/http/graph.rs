@@ -175,21 +175,21 @@ fn list(
         "@odata.context".into(),
         json!(format!("{base}/v1.0/{context}")),
     );
-    if slots.len() > page {
-        if let Some(last) = slots.get(page - 1) {
-            let mut link = format!("{base}{path}?");
-            if let Some(f) = &filter {
-                link.push_str(&format!("$filter={}&", encode_component(f)));
-            }
-            if let Some(t) = &top {
-                link.push_str(&format!("$top={}&", encode_component(t)));
-            }
-            link.push_str(&format!(
-                "$skiptoken={}",
-                skiptoken(handle, source, last.index)
-            ));
-            body.insert("@odata.nextLink".into(), json!(link));
+    if slots.len() > page
+        && let Some(last) = slots.get(page - 1)
+    {
+        let mut link = format!("{base}{path}?");
+        if let Some(f) = &filter {
+            link.push_str(&format!("$filter={}&", encode_component(f)));
         }
+        if let Some(t) = &top {
+            link.push_str(&format!("$top={}&", encode_component(t)));
+        }
+        link.push_str(&format!(
+            "$skiptoken={}",
+            skiptoken(handle, source, last.index)
+        ));
+        body.insert("@odata.nextLink".into(), json!(link));
     }
     body.insert("value".into(), Value::Array(values));
     let (request_id, client_request_id) = graph_ids(headers);
