@@ -504,63 +504,99 @@ async fn oversized_heads_and_bodies_are_refused() {
 
 // ----- secrets stay out of logs -----
 
+/// `aoc serve` as a child process, its stderr (the log) collected.
+struct Served {
+    child: std::process::Child,
+    base: String,
+    log: Arc<Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Served {
+    fn start(dir: &std::path::Path, vars: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aoc"));
+        cmd.args(["serve", "--bind", "127.0.0.1:0"])
+            .current_dir(dir)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.join("aoc.db").display()),
+            )
+            .env("AOC_LOG", "trace")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        let reader = std::thread::spawn(move || {
+            let mut lines = BufReader::new(stderr);
+            let mut line = String::new();
+            while lines.read_line(&mut line).unwrap_or(0) > 0 {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    // The log line may carry colour codes after the address.
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':'))
+                        .collect();
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("server did not start: {}", log.lock().unwrap()));
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            log,
+            reader,
+        }
+    }
+
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = self.reader.join();
+        self.log.lock().unwrap().clone()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_the_logs() {
     const CLIENT_SECRET: &str = "cs-7Q~very.secret.client.value_4711";
     const WEBHOOK_SECRET: &str = "wh-client-state-secret-0815";
+    const REDIS_PASSWORD: &str = "redis-pass-0815-secret";
     let idp = Idp::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let closed = {
+    let closed_port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+        l.local_addr().unwrap().port()
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aoc"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("aoc.db").display()),
-        )
-        .env("AOC_LOG", "trace")
-        .env("TENANT_ID", crate::auth::TENANT)
-        .env("CLIENT_ID", "fetch-client")
-        .env("CLIENT_SECRET", CLIENT_SECRET)
-        .env("LOGIN_BASE_URL", &closed)
-        .env("GRAPH_BASE_URL", &closed)
-        .env("MANAGE_BASE_URL", &closed)
-        .env("WEBHOOK_CLIENT_SECRET", WEBHOOK_SECRET)
-        .env("AUTH_ENABLED", "true")
-        .env("AUTH_TENANT_ID", crate::auth::TENANT)
-        .env("AUTH_CLIENT_ID", crate::auth::CLIENT)
-        .env("AUTH_OPENID_CONFIG_URL", idp.entra_discovery())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let stderr = child.stderr.take().unwrap();
-    let sink = log.clone();
-    let reader = std::thread::spawn(move || {
-        let mut lines = BufReader::new(stderr);
-        let mut line = String::new();
-        while lines.read_line(&mut line).unwrap_or(0) > 0 {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                // The log line may carry colour codes after the address.
-                let addr: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':'))
-                    .collect();
-                let _ = tx.send(addr);
-            }
-            sink.lock().unwrap().push_str(&line);
-            line.clear();
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server did not start");
-    let base = format!("http://{addr}");
+    let closed = format!("http://127.0.0.1:{closed_port}");
+    let discovery = idp.entra_discovery();
+    let served = Served::start(
+        dir.path(),
+        &[
+            ("TENANT_ID", crate::auth::TENANT),
+            ("CLIENT_ID", "fetch-client"),
+            ("CLIENT_SECRET", CLIENT_SECRET),
+            ("LOGIN_BASE_URL", &closed),
+            ("GRAPH_BASE_URL", &closed),
+            ("MANAGE_BASE_URL", &closed),
+            ("WEBHOOK_CLIENT_SECRET", WEBHOOK_SECRET),
+            ("AUTH_ENABLED", "true"),
+            ("AUTH_TENANT_ID", crate::auth::TENANT),
+            ("AUTH_CLIENT_ID", crate::auth::CLIENT),
+            ("AUTH_OPENID_CONFIG_URL", &discovery),
+        ],
+    );
+    let base = served.base.clone();
     let http = reqwest::Client::new();
     let token = valid_token(json!({}));
     let send = |req: reqwest::RequestBuilder| async move {
@@ -601,13 +637,9 @@ async fn secrets_never_reach_the_logs() {
         .await,
         202
     );
-    // Let the triggered background fetch fail against the closed login endpoint.
+    // Let a triggered background fetch fail against the closed login endpoint.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = reader.join();
-
-    let log = log.lock().unwrap().clone();
+    let log = served.stop();
     assert!(log.contains("listening on"), "{log}");
     assert!(
         log.contains("without AUTH_ALLOWED_ROLES or AUTH_ALLOWED_GROUPS"),
@@ -617,12 +649,24 @@ async fn secrets_never_reach_the_logs() {
         log.contains("clientState mismatch"),
         "the run really logged the webhook refusal:\n{log}"
     );
-    for secret in [CLIENT_SECRET, WEBHOOK_SECRET, token.as_str()] {
+    let signature = token.rsplit('.').next().unwrap();
+    for secret in [CLIENT_SECRET, WEBHOOK_SECRET, token.as_str(), signature] {
         assert!(!log.contains(secret), "a secret reached the log:\n{log}");
     }
-    // The token's signature part alone must not be there either.
-    let signature = token.rsplit('.').next().unwrap();
-    assert!(!log.contains(signature));
+
+    // A Redis password in REDIS_URL stays out of the log while Redis is unreachable.
+    let redis_url = format!("redis://:{REDIS_PASSWORD}@127.0.0.1:{closed_port}/0");
+    let served = Served::start(dir.path(), &[("REDIS_URL", &redis_url)]);
+    assert_eq!(
+        send(http.get(format!("{}/api/version", served.base))).await,
+        429
+    );
+    let log = served.stop();
+    assert!(log.contains("rate limit store unreachable"), "{log}");
+    assert!(
+        !log.contains(REDIS_PASSWORD),
+        "the Redis password reached the log:\n{log}"
+    );
 
     // A start-up failure message does not echo the secret either.
     let out = Command::new(env!("CARGO_BIN_EXE_aoc"))
