@@ -982,3 +982,264 @@ fn bad_input_at_every_route_never_causes_a_5xx() {
     rt.block_on(async { assert_eq!(app.get_json("/health").await.0, 200) });
     drop(app);
 }
+
+// ----- the parsers behind the front doors: normalizers, the cursor decoder, the importer -----
+// Property runs in place of `cargo fuzz` (which needs a nightly toolchain CI does not have):
+// whatever the input, each returns a value or an error, never panics.
+
+fn domain_fixtures() -> Vec<Value> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../aoc-domain/fixtures");
+    let mut out = Vec::new();
+    for kind in ["directory", "unified", "intune"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(kind))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            out.push(serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap());
+        }
+    }
+    assert!(out.len() >= 10, "fixtures found: {}", out.len());
+    out
+}
+
+fn json_leaf() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(Value::Null),
+        Just(json!("<null>")),
+        Just(json!("")),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        value_strategy().prop_map(Value::from),
+        Just(json!([])),
+        Just(json!({})),
+        Just(json!("2026-02-30T25:61:61.12345678901+99:99")),
+        Just(json!("[{\"Name\":\"Identity\",\"Value\":\"x\"},")),
+        Just(json!(["a", 1, null, {"k": []}])),
+    ]
+}
+
+/// Replace the `index`-th node (depth-first) of `v` with `with`, or delete it when `delete`.
+fn mutate(v: &mut Value, index: &mut usize, with: &Value, delete: bool) -> bool {
+    if *index == 0 {
+        *v = with.clone();
+        return true;
+    }
+    *index -= 1;
+    match v {
+        Value::Object(map) => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for k in keys {
+                if *index == 0 && delete {
+                    map.remove(&k);
+                    return true;
+                }
+                if mutate(map.get_mut(&k).unwrap(), index, with, delete) {
+                    return true;
+                }
+            }
+            false
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .any(|item| mutate(item, index, with, delete)),
+        _ => false,
+    }
+}
+
+#[test]
+fn normalizers_never_panic_on_mutated_records() {
+    use aoc_domain::{Mappings, NoResolver, Normalizer, RecordKind, Source};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let fixtures = domain_fixtures();
+    let normalizer = Normalizer::new(Mappings::default());
+    let cases: u32 = std::env::var("AOC_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let strategy = (
+        0..fixtures.len(),
+        proptest::collection::vec((0usize..400, json_leaf(), any::<bool>()), 1..6),
+    );
+    let (ok, err) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&strategy, |(which, edits)| {
+            let mut record = fixtures[which].clone();
+            for (index, with, delete) in &edits {
+                let mut i = *index;
+                mutate(&mut record, &mut i, with, *delete);
+            }
+            for kind in [
+                RecordKind::Directory,
+                RecordKind::Unified,
+                RecordKind::Intune,
+            ] {
+                let _ = Normalizer::ids_to_resolve(kind, &record);
+                match normalizer.normalize(kind, Source::Import, record.clone(), &NoResolver) {
+                    Ok(e) => {
+                        prop_assert!(!e.dedupe_key.is_empty());
+                        ok.set(ok.get() + 1);
+                    }
+                    Err(_) => err.set(err.get() + 1),
+                }
+            }
+            let _ = RecordKind::detect(&record);
+            Ok(())
+        })
+        .unwrap();
+    eprintln!(
+        "normalizer run: {cases} mutated records x 3 normalizers: {} events, {} clear errors",
+        ok.get(),
+        err.get()
+    );
+}
+
+#[test]
+fn cursor_decoder_round_trips_and_rejects_garbage() {
+    use aoc_domain::Cursor;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let cases: u32 = std::env::var("AOC_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        -62_000_000_000i64..250_000_000_000i64,
+        any::<String>(),
+        any::<String>(),
+        0usize..64,
+        any::<char>(),
+    );
+    runner
+        .run(&strategy, |(secs, id, garbage, flip, ch)| {
+            let ts = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+            let cursor = Cursor::new(ts, id.clone());
+            let text = cursor.encode();
+            let back = Cursor::decode(&text);
+            if !id.is_empty() {
+                prop_assert_eq!(back.as_ref().ok(), Some(&cursor));
+            }
+            let _ = Cursor::decode(&garbage);
+            let mut chars: Vec<char> = text.chars().collect();
+            if !chars.is_empty() {
+                let i = flip % chars.len();
+                chars[i] = ch;
+            }
+            let _ = Cursor::decode(&chars.into_iter().collect::<String>());
+            Ok(())
+        })
+        .unwrap();
+    eprintln!("cursor run: {cases} cases");
+}
+
+#[test]
+fn importer_never_panics_on_hostile_files() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let lines: Vec<String> = std::fs::read_to_string(crate::common::fixture("mixed.jsonl"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let fragment = prop_oneof![
+        prop::sample::select(lines.clone()),
+        prop::sample::select(lines).prop_map(|l| format!("\"{}\"", l.replace('"', "\"\""))),
+        value_strategy(),
+        proptest::collection::vec(any::<u8>(), 0..64)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        prop::sample::select(vec![
+            "\r\n",
+            "\n",
+            ",",
+            "\"",
+            "\"\"",
+            "{",
+            "}",
+            "[",
+            "]",
+            "{\"value\": [",
+            "\"@odata.nextLink\": \"x\"",
+            "CreationDate,UserIds,Operations,AuditData\r\n",
+            "RecordId,CreationDate,RecordType,Operation,UserId,AuditData\n",
+            "\u{feff}",
+            "\0",
+        ])
+        .prop_map(String::from),
+    ];
+    let strategy = (
+        prop::sample::select(vec![
+            "",
+            "\u{feff}",
+            "[",
+            "{\"value\":[",
+            "CreationDate,UserIds,Operations,AuditData\r\n",
+        ]),
+        proptest::collection::vec(fragment, 0..24),
+        prop::option::weighted(0.1, proptest::collection::vec(any::<u8>(), 0..512)),
+    );
+    let cases: u32 = std::env::var("AOC_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500);
+    let (files_read, records, refused) = (
+        std::cell::Cell::new(0u32),
+        std::cell::Cell::new(0u64),
+        std::cell::Cell::new(0u32),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&strategy, |(prefix, parts, raw_tail)| {
+            let mut bytes = prefix.as_bytes().to_vec();
+            for p in &parts {
+                bytes.extend_from_slice(p.as_bytes());
+            }
+            if let Some(tail) = raw_tail {
+                bytes.extend_from_slice(&tail);
+            }
+            let mut seen = 0u64;
+            let result = aoc_app::import::read_from(
+                std::io::Cursor::new(bytes),
+                std::path::Path::new("hostile.bin"),
+                &mut |_record| {
+                    seen += 1;
+                    std::ops::ControlFlow::Continue(())
+                },
+            );
+            match result {
+                Ok(summary) => {
+                    prop_assert_eq!(summary.records, seen);
+                    files_read.set(files_read.get() + 1);
+                    records.set(records.get() + seen);
+                }
+                Err(_) => refused.set(refused.get() + 1),
+            }
+            Ok(())
+        })
+        .unwrap();
+    eprintln!(
+        "importer run: {cases} files: {} read ({} records), {} refused with an error",
+        files_read.get(),
+        records.get(),
+        refused.get()
+    );
+}
