@@ -735,6 +735,8 @@ struct Case {
     body: Option<Vec<u8>>,
     content_type: Option<&'static str>,
     authorization: Option<String>,
+    /// With auth on: which valid token to send when `authorization` is None (past the end: none).
+    token: usize,
 }
 
 fn value_strategy() -> impl proptest::strategy::Strategy<Value = String> {
@@ -827,9 +829,20 @@ fn case_strategy(ops: usize, max_params: usize) -> impl proptest::strategy::Stra
                 Just("Bearer a.b.c".to_string()),
             ],
         ),
+        0usize..4,
     )
         .prop_map(
-            |(op, method_override, values, extra, raw_query, body, content_type, authorization)| {
+            |(
+                op,
+                method_override,
+                values,
+                extra,
+                raw_query,
+                body,
+                content_type,
+                authorization,
+                token,
+            )| {
                 Case {
                     op,
                     method_override,
@@ -839,6 +852,7 @@ fn case_strategy(ops: usize, max_params: usize) -> impl proptest::strategy::Stra
                     body,
                     content_type,
                     authorization,
+                    token,
                 }
             },
         )
@@ -848,6 +862,7 @@ async fn send_case(
     app: &TestApp,
     op: &Operation,
     case: &Case,
+    tokens: &[String],
 ) -> (u16, String, Option<String>, String) {
     let mut path = op.path.clone();
     let mut query: Vec<(String, String)> = Vec::new();
@@ -897,11 +912,11 @@ async fn send_case(
     if let Some(ct) = case.content_type {
         req = req.header("content-type", ct);
     }
-    if let Some(v) = case
-        .authorization
-        .as_deref()
-        .and_then(|a| reqwest::header::HeaderValue::from_str(a).ok())
-    {
+    let auth_header = match &case.authorization {
+        Some(a) => Some(a.clone()),
+        None => tokens.get(case.token).map(|t| format!("Bearer {t}")),
+    };
+    if let Some(v) = auth_header.and_then(|a| reqwest::header::HeaderValue::from_str(&a).ok()) {
         req = req.header("authorization", v);
     }
     let what = format!("{method} {url}");
@@ -920,26 +935,59 @@ async fn send_case(
 
 #[test]
 fn bad_input_at_every_route_never_causes_a_5xx() {
+    let cases: u32 = std::env::var("AOC_BAD_INPUT_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4000);
+    bad_input_run(false, cases);
+}
+
+/// The same with auth and privacy gating on: random headers, and valid tokens of a reader, a
+/// privacy reader and a user without access.
+#[test]
+fn bad_input_with_auth_on_never_causes_a_5xx() {
+    let cases: u32 = std::env::var("AOC_BAD_INPUT_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4000);
+    bad_input_run(true, cases / 2);
+}
+
+fn bad_input_run(auth: bool, cases: u32) {
     use proptest::test_runner::{Config, TestCaseError, TestRunner};
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let (app, ops) = rt.block_on(async {
-        let app =
-            TestApp::start_with(&[("DOCS_ENABLED", "true"), ("RATE_LIMIT_ENABLED", "false")]).await;
+    let (_idp, app, ops, tokens) = rt.block_on(async {
+        let idp = Idp::start().await;
+        let base = [("DOCS_ENABLED", "true"), ("RATE_LIMIT_ENABLED", "false")];
+        let (app, tokens) = if auth {
+            let mut vars = base.to_vec();
+            vars.extend([
+                ("AUTH_ALLOWED_ROLES", crate::auth::READER_ROLE),
+                ("PRIVACY_SERVICES", "Exchange"),
+                ("PRIVACY_SERVICE_ROLES", crate::auth::PRIVACY_ROLE),
+            ]);
+            let tokens = vec![
+                valid_token(json!({})),
+                valid_token(
+                    json!({"roles": [crate::auth::READER_ROLE, crate::auth::PRIVACY_ROLE]}),
+                ),
+                valid_token(json!({"roles": ["Nobody"]})),
+            ];
+            (idp.app(&vars).await, tokens)
+        } else {
+            (TestApp::start_with(&base).await, Vec::new())
+        };
         assert_eq!(app.import("mixed.jsonl").await.new, 5);
         let (status, doc) = app.get_json("/openapi.json").await;
         assert_eq!(status, 200);
-        (app, operations(&doc))
+        (idp, app, operations(&doc), tokens)
     });
     assert!(ops.len() >= aoc_server::API_ROUTES.len());
     let max_params = ops.iter().map(|o| o.params.len()).max().unwrap_or(0);
-    let cases: u32 = std::env::var("AOC_BAD_INPUT_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4000);
     let statuses = Mutex::new(std::collections::BTreeMap::<u16, u32>::new());
     let mut runner = TestRunner::new(Config {
         cases,
@@ -948,7 +996,7 @@ fn bad_input_at_every_route_never_causes_a_5xx() {
     });
     let result = runner.run(&case_strategy(ops.len(), max_params), |case| {
         let op = &ops[case.op];
-        let (status, body, content_type, what) = rt.block_on(send_case(&app, op, &case));
+        let (status, body, content_type, what) = rt.block_on(send_case(&app, op, &case, &tokens));
         *statuses.lock().unwrap().entry(status).or_default() += 1;
         let fetch_unconfigured = status == 503 && op.path == "/api/fetch-audit-logs";
         if status >= 500 && !fetch_unconfigured {
@@ -972,7 +1020,8 @@ fn bad_input_at_every_route_never_causes_a_5xx() {
     let statuses = statuses.into_inner().unwrap();
     let total: u32 = statuses.values().sum();
     eprintln!(
-        "bad-input run: {cases} cases over {} operations, {total} requests sent, statuses {statuses:?}",
+        "bad-input run (auth {}): {cases} cases over {} operations, {total} requests sent, statuses {statuses:?}",
+        if auth { "on" } else { "off" },
         ops.len()
     );
     if let Err(e) = result {
@@ -980,7 +1029,6 @@ fn bad_input_at_every_route_never_causes_a_5xx() {
     }
     // The server is still healthy afterwards.
     rt.block_on(async { assert_eq!(app.get_json("/health").await.0, 200) });
-    drop(app);
 }
 
 // ----- the parsers behind the front doors: normalizers, the cursor decoder, the importer -----
