@@ -45,3 +45,76 @@ pub(crate) fn crlf_array(v: &Value) -> String {
         other => format!("[\r\n  {other}\r\n]"),
     }
 }
+
+/// Conversion into a JSON value without going through `serde::Serialize`: owned strings move
+/// in instead of being cloned, which is most of the cost of building millions of records.
+pub(crate) trait IntoJson {
+    fn into_json(self) -> Value;
+}
+
+impl IntoJson for Value {
+    fn into_json(self) -> Value {
+        self
+    }
+}
+impl IntoJson for String {
+    fn into_json(self) -> Value {
+        Value::String(self)
+    }
+}
+impl IntoJson for &str {
+    fn into_json(self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+/// Borrowed fields are cloned, as `json!` would.
+impl<T: IntoJson + Clone> IntoJson for &T {
+    fn into_json(self) -> Value {
+        self.clone().into_json()
+    }
+}
+impl IntoJson for bool {
+    fn into_json(self) -> Value {
+        Value::Bool(self)
+    }
+}
+impl IntoJson for i64 {
+    fn into_json(self) -> Value {
+        Value::from(self)
+    }
+}
+impl IntoJson for u8 {
+    fn into_json(self) -> Value {
+        Value::from(self)
+    }
+}
+impl IntoJson for i32 {
+    fn into_json(self) -> Value {
+        Value::from(self)
+    }
+}
+impl IntoJson for u64 {
+    fn into_json(self) -> Value {
+        Value::from(self)
+    }
+}
+impl<T: IntoJson> IntoJson for Vec<T> {
+    fn into_json(self) -> Value {
+        Value::Array(self.into_iter().map(IntoJson::into_json).collect())
+    }
+}
+impl<T: IntoJson> IntoJson for Option<T> {
+    fn into_json(self) -> Value {
+        self.map_or(Value::Null, IntoJson::into_json)
+    }
+}
+
+/// A JSON object from `"key" => value` pairs, sized up front.
+macro_rules! obj {
+    ($($k:literal => $v:expr),* $(,)?) => {{
+        let mut m = serde_json::Map::with_capacity([$($k),*].len());
+        $( m.insert(String::from($k), $crate::generate::common::IntoJson::into_json($v)); )*
+        serde_json::Value::Object(m)
+    }};
+}
+pub(crate) use obj;

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::common::{USER_AGENTS, client_ip, json_array_string, json_string, modified};
+use super::common::{USER_AGENTS, client_ip, json_array_string, json_string, modified, obj};
 use crate::rng::Rng;
 use crate::tenant::{App, Group, Role, Tenant, User};
 use crate::time::graph_time;
@@ -217,63 +217,26 @@ pub(crate) fn record(tenant: &Tenant, slot: &Slot) -> Value {
     };
     let mut details = Vec::new();
     if by_user && let Some(ua) = r.pick(USER_AGENTS) {
-        details.push(json!({ "key": "User-Agent", "value": ua }));
+        details.push(obj! { "key" => "User-Agent", "value" => ua });
     }
     if m.category == "UserManagement" {
         details.push(
-            json!({ "key": "UserType", "value": if r.chance(10) { "Guest" } else { "Member" } }),
+            obj! { "key" => "UserType", "value" => if r.chance(10) { "Guest" } else { "Member" } },
         );
     }
-    json!({
-        "id": id,
-        "category": m.category,
-        "correlationId": correlation,
-        "result": result,
-        "resultReason": reason,
-        "activityDisplayName": m.name,
-        "activityDateTime": graph_time(slot.time),
-        "loggedByService": m.service,
-        "operationType": m.operation,
-        "initiatedBy": initiated_by,
-        "targetResources": targets,
-        "additionalDetails": details,
-    })
+    obj! { "id" => id, "category" => &m.category, "correlationId" => correlation, "result" => result, "resultReason" => reason, "activityDisplayName" => &m.name, "activityDateTime" => graph_time(slot.time), "loggedByService" => &m.service, "operationType" => &m.operation, "initiatedBy" => initiated_by, "targetResources" => targets, "additionalDetails" => details }
 }
 
 fn user_initiator(id: &str, name: Value, upn: Value, ip: Value) -> Value {
-    json!({
-        "app": null,
-        "user": {
-            "id": id,
-            "displayName": name,
-            "userPrincipalName": upn,
-            "ipAddress": ip,
-        }
-    })
+    obj! { "app" => Value::Null, "user" => obj! { "id" => id, "displayName" => name, "userPrincipalName" => upn, "ipAddress" => ip } }
 }
 
 fn app_initiator(app: &App, full: bool) -> Value {
     if full {
-        json!({
-            "app": {
-                "appId": app.app_id,
-                "displayName": app.display_name,
-                "servicePrincipalId": app.service_principal_id,
-                "servicePrincipalName": app.display_name,
-            },
-            "user": null
-        })
+        obj! { "app" => obj! { "appId" => &app.app_id, "displayName" => &app.display_name, "servicePrincipalId" => &app.service_principal_id, "servicePrincipalName" => &app.display_name }, "user" => Value::Null }
     } else {
         // Seen in practice: only the service principal id; a name needs getByIds.
-        json!({
-            "app": {
-                "appId": null,
-                "displayName": null,
-                "servicePrincipalId": app.service_principal_id,
-                "servicePrincipalName": null,
-            },
-            "user": null
-        })
+        obj! { "app" => obj! { "appId" => Value::Null, "displayName" => Value::Null, "servicePrincipalId" => &app.service_principal_id, "servicePrincipalName" => Value::Null }, "user" => Value::Null }
     }
 }
 
@@ -327,47 +290,19 @@ fn initiator(tenant: &Tenant, r: &mut Rng, activity: Activity) -> (Value, bool) 
 }
 
 fn user_target(u: &User, props: Vec<Value>) -> Value {
-    json!({
-        "id": u.id,
-        "displayName": null,
-        "type": "User",
-        "userPrincipalName": u.upn,
-        "groupType": null,
-        "modifiedProperties": props,
-    })
+    obj! { "id" => &u.id, "displayName" => Value::Null, "type" => "User", "userPrincipalName" => &u.upn, "groupType" => Value::Null, "modifiedProperties" => props }
 }
 
 fn group_target(g: &Group, props: Vec<Value>) -> Value {
-    json!({
-        "id": g.id,
-        "displayName": g.display_name,
-        "type": "Group",
-        "userPrincipalName": null,
-        "groupType": if g.unified { "unifiedGroups" } else { "azureAD" },
-        "modifiedProperties": props,
-    })
+    obj! { "id" => &g.id, "displayName" => &g.display_name, "type" => "Group", "userPrincipalName" => Value::Null, "groupType" => if g.unified { "unifiedGroups" } else { "azureAD" }, "modifiedProperties" => props }
 }
 
 fn role_target(role: &Role) -> Value {
-    json!({
-        "id": role.object_id,
-        "displayName": role.display_name,
-        "type": "Role",
-        "userPrincipalName": null,
-        "groupType": null,
-        "modifiedProperties": [],
-    })
+    obj! { "id" => &role.object_id, "displayName" => &role.display_name, "type" => "Role", "userPrincipalName" => Value::Null, "groupType" => Value::Null, "modifiedProperties" => Vec::<Value>::new() }
 }
 
 fn sp_target(app: &App, props: Vec<Value>) -> Value {
-    json!({
-        "id": app.service_principal_id,
-        "displayName": app.display_name,
-        "type": "ServicePrincipal",
-        "userPrincipalName": null,
-        "groupType": null,
-        "modifiedProperties": props,
-    })
+    obj! { "id" => &app.service_principal_id, "displayName" => &app.display_name, "type" => "ServicePrincipal", "userPrincipalName" => Value::Null, "groupType" => Value::Null, "modifiedProperties" => props }
 }
 
 fn included(names: &[&str]) -> Value {
@@ -568,21 +503,13 @@ fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
             let label = *r
                 .pick(&["prod-secret", "ci-deploy", "Schlüssel 2025", "rotation"])
                 .unwrap_or(&"secret");
-            vec![json!({
-                "id": app.application_object_id,
-                "displayName": app.display_name,
-                "type": "Application",
-                "userPrincipalName": null,
-                "groupType": null,
-                "modifiedProperties": [
-                    modified(
-                        "KeyDescription",
-                        json!("[]"),
-                        json_array_string(json!(format!("[KeyIdentifier={key_id},KeyType=Password,KeyUsage=Verify,DisplayName={label}]"))),
-                    ),
-                    included(&["KeyDescription"]),
-                ],
-            })]
+            vec![
+                obj! { "id" => &app.application_object_id, "displayName" => &app.display_name, "type" => "Application", "userPrincipalName" => Value::Null, "groupType" => Value::Null, "modifiedProperties" => vec![modified(
+                    "KeyDescription",
+                    json!("[]"),
+                    json_array_string(json!(format!("[KeyIdentifier={key_id},KeyType=Password,KeyUsage=Verify,DisplayName={label}]"))),
+                ), included(&["KeyDescription"])] },
+            ]
         }
         Activity::AddServicePrincipal => vec![sp_target(
             app,
@@ -687,36 +614,15 @@ fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
                 Activity::DeleteCaPolicy => (json_string(enabled), Value::Null),
                 _ => (json_string(report_only), json_string(enabled)),
             };
-            vec![json!({
-                "id": policy.id,
-                "displayName": policy.display_name,
-                "type": "Policy",
-                "userPrincipalName": null,
-                "groupType": null,
-                "modifiedProperties": [modified("ConditionalAccessPolicy", old, new)],
-            })]
+            vec![
+                obj! { "id" => &policy.id, "displayName" => &policy.display_name, "type" => "Policy", "userPrincipalName" => Value::Null, "groupType" => Value::Null, "modifiedProperties" => vec![modified("ConditionalAccessPolicy", old, new)] },
+            ]
         }
     }
 }
 
 fn ca_policy_json(id: &str, name: &str, state: &str, role: &Role) -> Value {
-    json!({
-        "id": id,
-        "displayName": name,
-        "createdDateTime": "2024-11-04T09:12:44.1234567+00:00",
-        "state": state,
-        "conditions": {
-            "applications": { "includeApplications": ["All"], "excludeApplications": [] },
-            "users": {
-                "includeUsers": [],
-                "excludeUsers": [],
-                "includeRoles": [role.template_id],
-                "excludeGroups": [],
-            },
-            "clientAppTypes": ["all"],
-        },
-        "grantControls": { "operator": "OR", "builtInControls": ["mfa"] },
-    })
+    obj! { "id" => id, "displayName" => name, "createdDateTime" => "2024-11-04T09:12:44.1234567+00:00", "state" => state, "conditions" => obj! { "applications" => obj! { "includeApplications" => vec!["All"], "excludeApplications" => Vec::<Value>::new() }, "users" => obj! { "includeUsers" => Vec::<Value>::new(), "excludeUsers" => Vec::<Value>::new(), "includeRoles" => vec![role.template_id], "excludeGroups" => Vec::<Value>::new() }, "clientAppTypes" => vec!["all"] }, "grantControls" => obj! { "operator" => "OR", "builtInControls" => vec!["mfa"] } }
 }
 
 /// The id a client stores for this record (`id`).

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::common::client_ip;
+use super::common::{client_ip, obj};
 use crate::rng::Rng;
 use crate::tenant::Tenant;
 use crate::time::graph_time;
@@ -23,20 +23,20 @@ pub(crate) fn record(tenant: &Tenant, slot: &Slot) -> Value {
     };
     let actor = actor(tenant, &mut r);
     let result = if r.chance(3) { "Failure" } else { "Success" };
-    json!({
-        "id": id,
-        "displayName": activity,
-        "componentName": component,
-        "actor": actor,
-        "activity": activity,
-        "activityDateTime": graph_time(slot.time),
-        "activityType": activity,
-        "activityOperationType": operation,
-        "activityResult": result,
-        "correlationId": correlation,
-        "resources": [resource],
-        "category": category,
-    })
+    obj! {
+        "id" => id,
+        "displayName" => &activity,
+        "componentName" => component,
+        "actor" => actor,
+        "activity" => &activity,
+        "activityDateTime" => graph_time(slot.time),
+        "activityType" => activity,
+        "activityOperationType" => operation,
+        "activityResult" => result,
+        "correlationId" => correlation,
+        "resources" => vec![resource],
+        "category" => category,
+    }
 }
 
 type Built = (String, &'static str, &'static str, &'static str, Value);
@@ -146,7 +146,7 @@ fn empty() -> Built {
 }
 
 fn prop(name: &str, old: &str, new: &str) -> Value {
-    json!({ "displayName": name, "oldValue": old, "newValue": new })
+    obj! { "displayName" => name, "oldValue" => old, "newValue" => new }
 }
 
 fn actor(tenant: &Tenant, r: &mut Rng) -> Value {

@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use super::common::{USER_AGENTS, client_ip, crlf_array};
+use super::common::{USER_AGENTS, client_ip, crlf_array, obj};
 use crate::rng::Rng;
 use crate::tenant::{INITIAL_DOMAIN, Tenant, User};
 use crate::time::creation_time;
@@ -153,7 +153,7 @@ fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
     let other = r.pick(&tenant.users);
     let name = target.map(|u| u.display_name.clone()).unwrap_or_default();
     let other_upn = other.map(|u| u.upn.clone()).unwrap_or_default();
-    let p = |n: &str, v: &str| json!({ "Name": n, "Value": v });
+    let p = |n: &str, v: &str| obj! { "Name" => n, "Value" => v };
     let rule_name = *r
         .pick(&[
             "Externe Weiterleitung blockieren",
@@ -272,28 +272,7 @@ fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
         )
     };
     let result = if r.chance(3) { "False" } else { "True" };
-    json!({
-        "CreationTime": b.time,
-        "Id": b.id,
-        "Operation": operation,
-        "OrganizationId": b.org,
-        "RecordType": 1,
-        "ResultStatus": result,
-        "UserKey": user_key,
-        "UserType": user_type,
-        "Version": 1,
-        "Workload": "Exchange",
-        "ClientIP": if system { String::new() } else { format!("{}:{}", client_ip(r), 1024 + r.below(60000)) },
-        "ObjectId": object,
-        "UserId": user_id,
-        "AppId": "",
-        "ClientAppId": "",
-        "ExternalAccess": system,
-        "OrganizationName": INITIAL_DOMAIN,
-        "OriginatingServer": format!("AM{}PR0{}MB{} (15.20.{}.{:03})", 1 + r.below(9), 1 + r.below(8), 1000 + r.below(9000), 7000 + r.below(900), r.below(40)),
-        "Parameters": params,
-        "SessionId": r.uuid(),
-    })
+    obj! { "CreationTime" => &b.time, "Id" => &b.id, "Operation" => operation, "OrganizationId" => &b.org, "RecordType" => 1, "ResultStatus" => result, "UserKey" => user_key, "UserType" => user_type, "Version" => 1, "Workload" => "Exchange", "ClientIP" => if system { String::new() } else { format!("{}:{}", client_ip(r), 1024 + r.below(60000)) }, "ObjectId" => object, "UserId" => user_id, "AppId" => "", "ClientAppId" => "", "ExternalAccess" => system, "OrganizationName" => INITIAL_DOMAIN, "OriginatingServer" => format!("AM{}PR0{}MB{} (15.20.{}.{:03})", 1 + r.below(9), 1 + r.below(8), 1000 + r.below(9000), 7000 + r.below(900), r.below(40)), "Parameters" => params, "SessionId" => r.uuid() }
 }
 
 const FILES: &[(&str, &str)] = &[
@@ -495,24 +474,7 @@ fn teams(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
     } else {
         2
     };
-    let mut v = json!({
-        "CreationTime": b.time,
-        "Id": b.id,
-        "Operation": operation,
-        "OrganizationId": b.org,
-        "RecordType": 25,
-        "UserKey": actor.id,
-        "UserType": 0,
-        "Version": 1,
-        "Workload": "MicrosoftTeams",
-        "ClientIP": client_ip(r),
-        "UserId": actor.upn,
-        "CommunicationType": "Team",
-        "AADGroupId": group_id,
-        "ItemName": team.name,
-        "TeamGuid": team.thread,
-        "TeamName": team.name,
-    });
+    let mut v = obj! { "CreationTime" => &b.time, "Id" => &b.id, "Operation" => operation, "OrganizationId" => &b.org, "RecordType" => 25, "UserKey" => &actor.id, "UserType" => 0, "Version" => 1, "Workload" => "MicrosoftTeams", "ClientIP" => client_ip(r), "UserId" => &actor.upn, "CommunicationType" => "Team", "AADGroupId" => group_id, "ItemName" => &team.name, "TeamGuid" => &team.thread, "TeamName" => &team.name };
     if let Some(obj) = v.as_object_mut() {
         if matches!(
             operation,
@@ -539,8 +501,8 @@ fn azure_ad(tenant: &Tenant, r: &mut Rng, b: Base, tenant_id: &str) -> Value {
     ) else {
         return Value::Null;
     };
-    let mp = |name: &str, old: Value, new: Value| json!({ "Name": name, "NewValue": crlf_array(&new), "OldValue": crlf_array(&old) });
-    let included = |names: &str| json!({ "Name": "Included Updated Properties", "NewValue": names, "OldValue": "" });
+    let mp = |name: &str, old: Value, new: Value| obj! { "Name" => name, "NewValue" => crlf_array(&new), "OldValue" => crlf_array(&old) };
+    let included = |names: &str| obj! { "Name" => "Included Updated Properties", "NewValue" => names, "OldValue" => "" };
     let (operation, category, props): (&str, &str, Vec<Value>) = match r.below(9) {
         0 => (
             "Add user.",
@@ -565,25 +527,25 @@ fn azure_ad(tenant: &Tenant, r: &mut Rng, b: Base, tenant_id: &str) -> Value {
             "Add member to group.",
             "Group",
             vec![
-                json!({ "Name": "Group.ObjectID", "NewValue": group.id, "OldValue": "" }),
-                json!({ "Name": "Group.DisplayName", "NewValue": group.display_name, "OldValue": "" }),
+                obj! { "Name" => "Group.ObjectID", "NewValue" => &group.id, "OldValue" => "" },
+                obj! { "Name" => "Group.DisplayName", "NewValue" => &group.display_name, "OldValue" => "" },
             ],
         ),
         5 => (
             "Remove member from group.",
             "Group",
             vec![
-                json!({ "Name": "Group.ObjectID", "NewValue": "", "OldValue": group.id }),
-                json!({ "Name": "Group.DisplayName", "NewValue": "", "OldValue": group.display_name }),
+                obj! { "Name" => "Group.ObjectID", "NewValue" => "", "OldValue" => &group.id },
+                obj! { "Name" => "Group.DisplayName", "NewValue" => "", "OldValue" => &group.display_name },
             ],
         ),
         6 => (
             "Add member to role.",
             "Role",
             vec![
-                json!({ "Name": "Role.ObjectID", "NewValue": role.object_id, "OldValue": "" }),
-                json!({ "Name": "Role.DisplayName", "NewValue": role.display_name, "OldValue": "" }),
-                json!({ "Name": "Role.TemplateId", "NewValue": role.template_id, "OldValue": "" }),
+                obj! { "Name" => "Role.ObjectID", "NewValue" => &role.object_id, "OldValue" => "" },
+                obj! { "Name" => "Role.DisplayName", "NewValue" => &role.display_name, "OldValue" => "" },
+                obj! { "Name" => "Role.TemplateId", "NewValue" => &role.template_id, "OldValue" => "" },
             ],
         ),
         7 => ("Reset user password.", "User", vec![]),
@@ -625,43 +587,16 @@ fn azure_ad(tenant: &Tenant, r: &mut Rng, b: Base, tenant_id: &str) -> Value {
         )
     };
     let mut target_ids = vec![
-        json!({ "ID": format!("User_{}", target.id), "Type": 2 }),
-        json!({ "ID": target.id, "Type": 2 }),
-        json!({ "ID": "User", "Type": 2 }),
-        json!({ "ID": target.upn, "Type": 5 }),
-        json!({ "ID": target.puid, "Type": 3 }),
+        obj! { "ID" => format!("User_{}", target.id), "Type" => 2 },
+        obj! { "ID" => &target.id, "Type" => 2 },
+        obj! { "ID" => "User", "Type" => 2 },
+        obj! { "ID" => &target.upn, "Type" => 5 },
+        obj! { "ID" => &target.puid, "Type" => 3 },
     ];
     if category == "Group" {
-        target_ids.push(json!({ "ID": format!("Group_{}", group.id), "Type": 2 }));
+        target_ids.push(obj! { "ID" => format!("Group_{}", group.id), "Type" => 2 });
     }
-    json!({
-        "CreationTime": b.time,
-        "Id": b.id,
-        "Operation": operation,
-        "OrganizationId": b.org,
-        "RecordType": 8,
-        "ResultStatus": if r.chance(3) { "Failure" } else { "Success" },
-        "UserKey": user_key,
-        "UserType": user_type,
-        "Version": 1,
-        "Workload": "AzureActiveDirectory",
-        "ObjectId": target.upn,
-        "UserId": user_id,
-        "AzureActiveDirectoryEventType": 1,
-        "ExtendedProperties": [
-            { "Name": "additionalDetails", "Value": format!("{{\"UserType\":\"{}\"}}", if target.guest { "Guest" } else { "Member" }) },
-            { "Name": "extendedAuditEventCategory", "Value": category },
-        ],
-        "ModifiedProperties": props,
-        "Actor": actor,
-        "ActorContextId": tenant_id,
-        "ActorIpAddress": if by_app { Value::Null } else { Value::String(client_ip(r)) },
-        "InterSystemsId": r.uuid(),
-        "IntraSystemId": r.uuid(),
-        "SupportTicketId": "",
-        "Target": target_ids,
-        "TargetContextId": tenant_id,
-    })
+    obj! { "CreationTime" => &b.time, "Id" => &b.id, "Operation" => operation, "OrganizationId" => &b.org, "RecordType" => 8, "ResultStatus" => if r.chance(3) { "Failure" } else { "Success" }, "UserKey" => user_key, "UserType" => user_type, "Version" => 1, "Workload" => "AzureActiveDirectory", "ObjectId" => &target.upn, "UserId" => user_id, "AzureActiveDirectoryEventType" => 1, "ExtendedProperties" => vec![obj! { "Name" => "additionalDetails", "Value" => format!("{{\"UserType\":\"{}\"}}", if target.guest { "Guest" } else { "Member" }) }, obj! { "Name" => "extendedAuditEventCategory", "Value" => category }], "ModifiedProperties" => props, "Actor" => actor, "ActorContextId" => tenant_id, "ActorIpAddress" => if by_app { Value::Null } else { Value::String(client_ip(r)) }, "InterSystemsId" => r.uuid(), "IntraSystemId" => r.uuid(), "SupportTicketId" => "", "Target" => target_ids, "TargetContextId" => tenant_id }
 }
 
 pub(crate) fn record_id(v: &Value) -> Option<String> {
