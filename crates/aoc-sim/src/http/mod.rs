@@ -111,7 +111,8 @@ pub(crate) fn encode_component(s: &str) -> String {
 }
 
 /// Serves the simulated tenant on `listener` until `shutdown` completes. When
-/// `config.base_url` is `None` it becomes `http://{listener address}`.
+/// `config.base_url` is `None` it becomes `http://{listener address}`, except for a wildcard
+/// address (`0.0.0.0`, `[::]`): then every link is built from the request's `Host` header.
 pub async fn serve<F>(
     listener: TcpListener,
     mut config: SimConfig,
@@ -120,8 +121,9 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    if config.base_url.is_none() {
-        config.base_url = Some(format!("http://{}", listener.local_addr()?));
+    let addr = listener.local_addr()?;
+    if config.base_url.is_none() && !addr.ip().is_unspecified() {
+        config.base_url = Some(format!("http://{addr}"));
     }
     let handle = SimHandle::new(config)?;
     serve_handle(listener, handle, shutdown).await
