@@ -128,6 +128,8 @@ pub(crate) struct Encoded<'a> {
     pub tags: String,
     pub comments: String,
     pub search_short: String,
+    /// See [`text::raw_words`].
+    pub raw_words: String,
 }
 
 impl<'a> Encoded<'a> {
@@ -142,6 +144,7 @@ impl<'a> Encoded<'a> {
             tags: to_json(&event.tags)?,
             comments: to_json(&event.comments)?,
             search_short: text::short_text(event),
+            raw_words: text::raw_words(&event.raw),
         })
     }
 }

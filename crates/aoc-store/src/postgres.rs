@@ -1,5 +1,6 @@
 //! The PostgreSQL backend: JSONB raw records, a `pg_trgm` GIN index for substring search, a
-//! `tsvector` GIN index over the raw record's words, bulk writes through `UNNEST` arrays.
+//! `tsvector` GIN index over the raw record's words (computed by the store, like SQLite's),
+//! bulk writes through `UNNEST` arrays.
 //!
 //! Needs PostgreSQL 14 or newer (`extract(epoch ...)` returning exact numeric) and the
 //! `pg_trgm` extension (created by the first migration, or beforehand by an administrator).
@@ -145,7 +146,7 @@ impl PgStore {
              result = u.result, actor_display = u.actor_display, actor = u.actor::jsonb, \
              target_displays = u.target_displays::jsonb, targets = u.targets::jsonb, \
              display_summary = u.display_summary, raw = u.raw::jsonb, \
-             search_short = u.search_short, raw_words = to_tsvector('simple', u.raw_words) \
+             search_short = u.search_short, raw_words = u.raw_words::tsvector \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                $12::text[], $13::text[], $14::text[], $15::text[]) \
@@ -258,10 +259,10 @@ impl Dialect for PgDialect {
         sql.push("(e.search_short LIKE ")
             .arg(self, Arg::Text(text.like_pattern()))
             .push(" ESCAPE '\\'");
-        if let Some(words) = &text.words {
-            sql.push(" OR e.raw_words @@ phraseto_tsquery('simple', ")
-                .arg(self, Arg::Text(words.clone()))
-                .push(")");
+        if let Some(phrase) = text.tsquery_phrase() {
+            sql.push(" OR e.raw_words @@ ")
+                .arg(self, Arg::Text(phrase))
+                .push("::tsquery");
         }
         sql.push(")");
     }
@@ -310,7 +311,8 @@ impl Columns {
             c.tags.push(row.pg_tags.clone());
             c.comments.push(row.pg_comments.clone());
             c.search_short.push(pg_text(&row.search_short));
-            c.raw_words.push(pg_text(&text::raw_words(&e.raw)));
+            c.raw_words
+                .push(pg_text(&text::tsvector_literal(&row.raw_words)));
         }
         c
     }
@@ -345,7 +347,7 @@ impl EventStore for PgStore {
                  u.operation, u.result, u.actor_display, u.actor::jsonb, \
                  u.target_displays::jsonb, u.targets::jsonb, u.display_summary, u.raw::jsonb, \
                  u.tags::jsonb, u.comments::jsonb, u.search_short, \
-                 to_tsvector('simple', u.raw_words) \
+                 u.raw_words::tsvector \
                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                    $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], \

@@ -41,36 +41,96 @@ pub(crate) fn short_text(event: &Event) -> String {
     out
 }
 
-/// The words of every string and number value in `raw`, lowercased, separated by spaces.
+/// Characters kept inside a word, so a GUID, IP address, UPN or host name is one word.
+const JOINERS: [char; 4] = ['-', '.', '@', '_'];
+/// Longer words (encoded blobs) are not indexed.
+pub(crate) const MAX_WORD_CHARS: usize = 200;
+/// Words indexed per raw record: PostgreSQL positions stop at 16383, and both backends must
+/// index the same words.
+pub(crate) const MAX_RAW_WORDS: usize = 16_383;
+/// And at most this many bytes of them (a PostgreSQL tsvector must stay under 1 MB).
+const MAX_RAW_WORDS_BYTES: usize = 256 * 1024;
+
+/// The words of the raw record's string and number values in document order, lowercased,
+/// space separated, at most [`MAX_RAW_WORDS`] (and 256 KiB).
 pub(crate) fn raw_words(raw: &Value) -> String {
-    let mut out = String::new();
-    collect_words(raw, &mut out);
-    out
+    let mut out = RawWords {
+        text: String::with_capacity(1024),
+        count: 0,
+    };
+    out.collect(raw);
+    out.text
 }
 
-fn collect_words(value: &Value, out: &mut String) {
-    match value {
-        Value::String(s) => push_words(s, out),
-        Value::Number(n) => push_words(&n.to_string(), out),
-        Value::Array(items) => items.iter().for_each(|v| collect_words(v, out)),
-        Value::Object(map) => map.values().for_each(|v| collect_words(v, out)),
-        Value::Null | Value::Bool(_) => {}
+struct RawWords {
+    text: String,
+    count: usize,
+}
+
+impl RawWords {
+    fn collect(&mut self, value: &Value) {
+        match value {
+            Value::String(s) => self.push_words(s),
+            Value::Number(n) => self.push_words(&n.to_string()),
+            Value::Array(items) => items.iter().for_each(|v| self.collect(v)),
+            Value::Object(map) => map.values().for_each(|v| self.collect(v)),
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+
+    fn push_words(&mut self, text: &str) {
+        for word in words(text) {
+            if self.count == MAX_RAW_WORDS || self.text.len() + word.len() >= MAX_RAW_WORDS_BYTES {
+                return;
+            }
+            if !self.text.is_empty() {
+                self.text.push(' ');
+            }
+            push_lowercase(&mut self.text, word);
+            self.count += 1;
+        }
     }
 }
 
-fn push_words(text: &str, out: &mut String) {
+/// The words of `text`, lowercased and space separated.
+fn normalized_words(text: &str) -> String {
+    let mut out = String::new();
     for word in words(text) {
         if !out.is_empty() {
             out.push(' ');
         }
+        push_lowercase(&mut out, word);
+    }
+    out
+}
+
+fn push_lowercase(out: &mut String, word: &str) {
+    if word.is_ascii() {
+        let start = out.len();
+        out.push_str(word);
+        if let Some(tail) = out.get_mut(start..) {
+            tail.make_ascii_lowercase();
+        }
+    } else {
         out.extend(word.chars().flat_map(char::to_lowercase));
     }
 }
 
-/// Runs of letters and digits: the same split SQLite's unicode61 tokenizer makes.
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || JOINERS.contains(&c)
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
+/// Runs of letters, digits and joiners, trimmed of joiners at either end.
 fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
+    text.split(|c: char| !is_word_char(c))
+        .map(|w| w.trim_matches(&JOINERS[..]))
+        .filter(|w| {
+            !w.is_empty() && (w.len() <= MAX_WORD_CHARS || w.chars().count() <= MAX_WORD_CHARS)
+        })
 }
 
 /// How many characters a substring query needs before the trigram index can serve it.
@@ -81,8 +141,8 @@ pub(crate) const TRIGRAM_MIN_CHARS: usize = 3;
 pub(crate) struct FreeText {
     /// The lowercased query, for an exact substring check.
     pub needle: String,
-    /// The query's words, lowercased and space separated; None when it has no letters or
-    /// digits (then only the substring match applies).
+    /// The query's words (see [`raw_words`]), space separated; None when it has no letters
+    /// or digits (then only the substring match applies).
     pub words: Option<String>,
 }
 
@@ -94,8 +154,7 @@ impl FreeText {
             return None;
         }
         let needle = trimmed.to_lowercase();
-        let mut joined = String::new();
-        push_words(trimmed, &mut joined);
+        let joined = normalized_words(trimmed);
         Some(Self {
             needle,
             words: (!joined.is_empty()).then_some(joined),
@@ -128,6 +187,16 @@ impl FreeText {
         self.words.as_deref().map(fts5_string)
     }
 
+    /// A PostgreSQL `tsquery` literal: the words as a phrase.
+    pub(crate) fn tsquery_phrase(&self) -> Option<String> {
+        self.words.as_deref().map(|w| {
+            w.split(' ')
+                .map(ts_lexeme)
+                .collect::<Vec<_>>()
+                .join(" <-> ")
+        })
+    }
+
     /// A LIKE pattern (escape character `\`) matching the needle anywhere.
     pub(crate) fn like_pattern(&self) -> String {
         let mut out = String::with_capacity(self.needle.len() + 2);
@@ -141,6 +210,36 @@ impl FreeText {
         out.push('%');
         out
     }
+}
+
+/// A PostgreSQL `tsvector` literal of space-separated words, positions 1, 2, ... Built here
+/// rather than by `to_tsvector` so PostgreSQL indexes exactly the words SQLite does.
+pub(crate) fn tsvector_literal(words: &str) -> String {
+    let mut out = String::with_capacity(words.len() * 2);
+    for (i, w) in words.split(' ').filter(|w| !w.is_empty()).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&ts_lexeme(w));
+        out.push(':');
+        out.push_str(&(i + 1).min(MAX_RAW_WORDS).to_string());
+    }
+    out
+}
+
+/// A quoted lexeme for tsvector/tsquery input. Words never hold quotes or backslashes, but
+/// escape them anyway.
+fn ts_lexeme(word: &str) -> String {
+    let mut out = String::with_capacity(word.len() + 2);
+    out.push('\'');
+    for c in word.chars() {
+        if matches!(c, '\'' | '\\') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
 }
 
 /// An FTS5 string literal: inside double quotes every character is literal except `"`, which
@@ -167,7 +266,39 @@ mod tests {
     #[test]
     fn raw_words_takes_values_not_keys() {
         let raw = json!({"UserId": "Alice@Contoso.com", "n": 42, "ok": true, "list": ["10.0.0.1"]});
-        assert_eq!(raw_words(&raw), "alice contoso com 42 10 0 0 1");
+        assert_eq!(raw_words(&raw), "alice@contoso.com 42 10.0.0.1");
+    }
+
+    #[test]
+    fn identifiers_stay_whole_and_edges_are_trimmed() {
+        let raw = json!([
+            "GUID 7F3C2A1E-9B4D-4C8E-A1F2-3D4E5F607182.",
+            "(x_y) --- -a-",
+            "Ünï Straße"
+        ]);
+        assert_eq!(
+            raw_words(&raw),
+            "guid 7f3c2a1e-9b4d-4c8e-a1f2-3d4e5f607182 x_y a ünï straße"
+        );
+    }
+
+    #[test]
+    fn raw_words_are_capped() {
+        let raw = json!(vec!["w"; MAX_RAW_WORDS + 10]);
+        assert_eq!(raw_words(&raw).split(' ').count(), MAX_RAW_WORDS);
+        let long = "x".repeat(MAX_WORD_CHARS + 1);
+        assert_eq!(raw_words(&json!([long, "kept"])), "kept");
+    }
+
+    #[test]
+    fn ts_literals() {
+        assert_eq!(tsvector_literal("a b.c a"), "'a':1 'b.c':2 'a':3");
+        let q = FreeText::parse("Carol.Danvers@fabrikam.example said").unwrap();
+        assert_eq!(
+            q.tsquery_phrase().unwrap(),
+            "'carol.danvers@fabrikam.example' <-> 'said'"
+        );
+        assert_eq!(ts_lexeme("it's\\"), "'it''s\\\\'");
     }
 
     #[test]

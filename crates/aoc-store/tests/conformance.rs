@@ -40,6 +40,7 @@ const CHECKS: &[Check] = checks![
     short_text_queries_fall_back,
     hostile_text_never_errors,
     text_combines_with_filters_and_pages,
+    common_text_pages_newest_first,
     pagination_walks_ties_without_gaps,
     page_exactly_full_has_no_cursor,
     cursor_beyond_either_end,
@@ -540,18 +541,24 @@ async fn text_matches_values_deep_in_raw(store: Store) {
         "7F3C2A1E-9B4D-4C8E-A1F2-3D4E5F607182",
         "203.0.113.77",
         "carol.danvers@fabrikam.example",
-        "fabrikam.example",
+        "Carol.Danvers@Fabrikam.Example.",
         "AzureActiveDirectory",
         "443",
+        "behalf of",
+        "RequestId 7f3c2a1e-9b4d-4c8e-a1f2-3d4e5f607182",
     ] {
         assert_eq!(ids(&store, &text(needle)).await, strs(&["raw"]), "{needle}");
     }
-    // Keys are not values; a word must be whole; words must be consecutive.
+    // Keys are not values; a word must be whole (a GUID, IP address or UPN is one word);
+    // words must be consecutive.
     for needle in [
         "ExtendedProperties",
         "fabrik",
+        "fabrikam.example",
+        "203.0.113",
         "203.0.113.78",
-        "carol fabrikam",
+        "9b4d",
+        "behalf on",
     ] {
         assert!(ids(&store, &text(needle)).await.is_empty(), "{needle}");
     }
@@ -667,6 +674,65 @@ async fn text_combines_with_filters_and_pages(store: Store) {
         ..text("needle")
     };
     assert_eq!(ids(&store, &query).await, strs(&["p08", "p04", "p00"]));
+}
+
+/// Text matching thousands of events (a store may plan such queries differently).
+async fn common_text_pages_newest_first(store: Store) {
+    let events: Vec<Event> = (0..2500)
+        .map(|i| {
+            let mut e = event(&format!("c{i:04}"), i / 3);
+            e.display_summary = format!("Common thing number {i}");
+            e.raw = json!({"Marker": "sharedword", "N": i});
+            if i % 10 == 0 {
+                e.service = "Teams".into();
+            }
+            e
+        })
+        .collect();
+    for chunk in events.chunks(1000) {
+        insert(&store, chunk).await;
+    }
+    let mut newest_first: Vec<&Event> = events.iter().collect();
+    newest_first.sort_by(|a, b| (b.timestamp, &b.id).cmp(&(a.timestamp, &a.id)));
+    let expect = |keep: &dyn Fn(&Event) -> bool| -> Vec<String> {
+        newest_first
+            .iter()
+            .filter(|e| keep(e))
+            .map(|e| e.id.clone())
+            .collect()
+    };
+    let walk = |query: EventQuery| {
+        let store = store.clone();
+        async move {
+            let mut query = EventQuery {
+                page_size: 500,
+                ..query
+            };
+            let mut seen = Vec::new();
+            loop {
+                let page = store.search(&query).await.unwrap();
+                seen.extend(page.items.into_iter().map(|e| e.id));
+                match page.next_cursor {
+                    Some(c) => query.cursor = Some(Cursor::decode(&c).unwrap()),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    assert_eq!(walk(text("common thing")).await, expect(&|_| true));
+    assert_eq!(walk(text("SHAREDWORD")).await, expect(&|_| true));
+    let teams = EventQuery {
+        service: Some("Teams".into()),
+        ..text("common")
+    };
+    assert_eq!(walk(teams.clone()).await, expect(&|e| e.service == "Teams"));
+    assert_eq!(store.count_matching(&teams).await.unwrap(), 250);
+    // Common trigrams, rare substring: the candidates must still be confirmed.
+    assert_eq!(walk(text("number 1234")).await, strs(&["c1234"]));
+    assert_eq!(
+        walk(text("thing number 7")).await,
+        expect(&|e| e.display_summary.contains("thing number 7"))
+    );
 }
 
 async fn pagination_walks_ties_without_gaps(store: Store) {

@@ -22,7 +22,8 @@ CREATE TABLE events (
     comments JSONB NOT NULL DEFAULT '[]',
     -- Lowercased actor, targets, operation and summary: what substring search runs over.
     search_short TEXT COLLATE "C" NOT NULL,
-    -- Words of the raw record's string and number values (split and lowercased by the store).
+    -- Words of the raw record's string and number values, computed by the store (the same
+    -- words SQLite indexes) and written as a tsvector literal, not re-parsed by PostgreSQL.
     raw_words TSVECTOR NOT NULL
 );
 

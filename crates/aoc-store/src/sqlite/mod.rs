@@ -1,0 +1,252 @@
+//! The embedded backend: one SQLite file in WAL mode, one writer connection (all writes go
+//! through it, in `BEGIN IMMEDIATE` transactions) and a pool of read-only readers.
+
+mod query;
+mod state;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use aoc_domain::{Comment, Event, EventQuery, FilterOptions, Page};
+
+use crate::{CachedName, EventStore, InsertOutcome, SourceHealth, StoreError, StoreResult};
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Open (creating if missing, with its directory) the database file at `path` and apply
+    /// migrations.
+    pub async fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Database(sqlx::Error::Configuration(
+                    format!("cannot create directory {}: {e}", parent.display()).into(),
+                ))
+            })?;
+        }
+        let base = SqliteConnectOptions::new()
+            .filename(&path)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory");
+
+        let writer_options = base
+            .clone()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            // The unique indexes on id and dedupe_key take random inserts; keep them cached.
+            .pragma("cache_size", "-131072")
+            .optimize_on_close(true, Some(1000));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(120))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(writer_options)
+            .await?;
+        crate::migrations::sqlite().run(&writer).await?;
+
+        let readers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 8);
+        let reader_options = base.read_only(true).pragma("cache_size", "-32768");
+        let reader = SqlitePoolOptions::new()
+            .max_connections(u32::try_from(readers).unwrap_or(4))
+            .connect_with(reader_options)
+            .await?;
+        Ok(Self {
+            writer,
+            reader,
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Merge the full-text index segments and refresh planner statistics (maintenance; slow
+    /// on big databases, and it holds the writer meanwhile).
+    pub async fn optimize(&self) -> StoreResult<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("INSERT INTO events_short_fts (events_short_fts) VALUES ('optimize')")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO events_raw_fts (events_raw_fts) VALUES ('optimize')")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        sqlx::query("PRAGMA optimize").execute(&self.writer).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn insert_batch(&self, events: &[Event]) -> StoreResult<InsertOutcome> {
+        write::insert_batch(&self.writer, events).await
+    }
+
+    async fn update_events(&self, events: &[Event]) -> StoreResult<u64> {
+        write::update_events(&self.writer, events).await
+    }
+
+    async fn get(&self, id: &str) -> StoreResult<Option<Event>> {
+        query::get(&self.reader, id).await
+    }
+
+    async fn search(&self, query: &EventQuery) -> StoreResult<Page> {
+        query::search(&self.reader, query).await
+    }
+
+    async fn filter_options(&self, query: &EventQuery, limit: u32) -> StoreResult<FilterOptions> {
+        query::filter_options(&self.reader, query, limit).await
+    }
+
+    async fn set_tags(&self, id: &str, tags: &[String]) -> StoreResult<Option<Event>> {
+        write::set_tags(&self.writer, id, tags).await
+    }
+
+    async fn add_comment(&self, id: &str, comment: &Comment) -> StoreResult<Option<Event>> {
+        write::add_comment(&self.writer, id, comment).await
+    }
+
+    async fn scan(
+        &self,
+        after: Option<&(DateTime<Utc>, String)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>> {
+        query::scan(&self.reader, after, limit).await
+    }
+
+    async fn count(&self) -> StoreResult<u64> {
+        query::count(&self.reader).await
+    }
+
+    async fn count_matching(&self, query: &EventQuery) -> StoreResult<u64> {
+        query::count_matching(&self.reader, query).await
+    }
+
+    async fn histogram(
+        &self,
+        query: &EventQuery,
+        bucket_seconds: i64,
+    ) -> StoreResult<Vec<(DateTime<Utc>, u64)>> {
+        query::histogram(&self.reader, query, bucket_seconds).await
+    }
+
+    async fn delete_ids(&self, ids: &[String]) -> StoreResult<u64> {
+        write::delete_ids(&self.writer, ids).await
+    }
+
+    async fn delete_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        write::delete_before(&self.writer, cutoff).await
+    }
+
+    async fn get_watermark(&self, source: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        state::get_watermark(&self.reader, source).await
+    }
+
+    async fn set_watermark(&self, source: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        state::set_watermark(&self.writer, source, at).await
+    }
+
+    async fn source_health(&self) -> StoreResult<Vec<SourceHealth>> {
+        state::source_health(&self.reader).await
+    }
+
+    async fn put_source_health(&self, health: &SourceHealth) -> StoreResult<()> {
+        state::put_source_health(&self.writer, health).await
+    }
+
+    async fn cached_names(
+        &self,
+        ids: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<CachedName>> {
+        state::cached_names(&self.reader, ids, now).await
+    }
+
+    async fn put_cached_names(&self, names: &[CachedName]) -> StoreResult<()> {
+        state::put_cached_names(&self.writer, names).await
+    }
+}
+
+fn corrupt_time(what: &str, us: i64) -> StoreError {
+    StoreError::Corrupt(format!("{what}: timestamp out of range: {us}"))
+}
+
+/// Parse the path out of a `sqlite:` URL or a plain path (see [`crate::open`]).
+pub(crate) fn path_from_url(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    // Options after '?' are not supported: the store sets its own pragmas.
+    let rest = rest.split('?').next().unwrap_or(rest);
+    if rest.is_empty() || rest.starts_with(":memory:") || rest.contains("mode=memory") {
+        return None;
+    }
+    PathBuf::from_str(rest).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn urls_name_files() {
+        assert_eq!(
+            path_from_url("sqlite://data/aoc.db"),
+            Some("data/aoc.db".into())
+        );
+        assert_eq!(
+            path_from_url("sqlite:///var/aoc.db"),
+            Some("/var/aoc.db".into())
+        );
+        assert_eq!(
+            path_from_url("sqlite:aoc.db?mode=rwc"),
+            Some("aoc.db".into())
+        );
+        assert_eq!(path_from_url("aoc.db"), Some("aoc.db".into()));
+        assert_eq!(path_from_url("sqlite::memory:"), None);
+        assert_eq!(path_from_url("sqlite://"), None);
+    }
+}

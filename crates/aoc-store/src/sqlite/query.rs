@@ -1,0 +1,281 @@
+//! Reads: the search WHERE clause (SQLite dialect), pages, counts, histograms, filter options.
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool};
+
+use aoc_domain::{Event, EventQuery, FilterOptions, Page};
+
+use crate::codec::{StoredRow, TAIL_COLUMNS, micros};
+use crate::sql::{self, Arg, Dialect, Scope, Sql};
+use crate::text::FreeText;
+use crate::{StoreResult, into_page};
+
+/// Columns kept in `event_bodies`; the rest of an event is in `events`.
+const BODY_COLUMNS: [&str; 3] = ["actor", "targets", "raw"];
+/// Text matching at least this many events is "common": a newest-first page then walks the
+/// timestamp index and checks candidates, instead of sorting every match.
+const COMMON_TEXT: i64 = 2000;
+
+/// `SELECT <event columns> FROM events e JOIN event_bodies b ...` (no WHERE).
+fn select_events() -> String {
+    let mut s = String::from("SELECT e.id, e.ts");
+    for c in TAIL_COLUMNS {
+        let table = if BODY_COLUMNS.contains(&c) { "b" } else { "e" };
+        s.push_str(&format!(", {table}.{c}"));
+    }
+    s.push_str(" FROM events e JOIN event_bodies b ON b.seq = e.seq");
+    s
+}
+
+fn decode(row: &SqliteRow) -> StoreResult<Event> {
+    StoredRow::from_row(row)?.into_event()
+}
+
+type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
+
+pub(super) fn bind_all(mut q: Query<'_>, args: Vec<Arg>) -> Query<'_> {
+    for arg in args {
+        q = match arg {
+            Arg::Text(s) => q.bind(s),
+            Arg::Int(i) => q.bind(i),
+            Arg::Time(t) => q.bind(micros(t)),
+            // serde_json cannot fail on a list of strings; an empty list excludes nothing.
+            Arg::List(items) => {
+                q.bind(serde_json::to_string(&items).unwrap_or_else(|_| "[]".into()))
+            }
+        };
+    }
+    q
+}
+
+pub(super) struct SqliteDialect {
+    /// Keep the planner from driving the query by full-text matches (`+e.seq`): right when
+    /// the text is common and a newest-first page should walk the timestamp index instead.
+    pub walk_time_index: bool,
+}
+
+pub(super) const DIALECT: SqliteDialect = SqliteDialect {
+    walk_time_index: false,
+};
+
+impl Dialect for SqliteDialect {
+    fn placeholder(&self, _n: usize, _arg: &Arg) -> String {
+        "?".to_string()
+    }
+
+    fn not_in(&self, column: &str, list: &str) -> String {
+        format!("{column} NOT IN (SELECT value FROM json_each({list}))")
+    }
+
+    fn free_text(&self, sql: &mut Sql, text: &FreeText) {
+        let seq = if self.walk_time_index {
+            "+e.seq"
+        } else {
+            "e.seq"
+        };
+        sql.push("(");
+        if text.trigram_searchable() {
+            // Trigram candidates, confirmed as real substrings.
+            sql.push(&format!(
+                "({seq} IN (SELECT rowid FROM events_short_fts WHERE events_short_fts MATCH "
+            ))
+            .arg(self, Arg::Text(text.fts5_trigrams()))
+            .push(") AND instr(e.search_short, ")
+            .arg(self, Arg::Text(text.needle.clone()))
+            .push(") > 0)");
+        } else {
+            sql.push("instr(e.search_short, ")
+                .arg(self, Arg::Text(text.needle.clone()))
+                .push(") > 0");
+        }
+        if let Some(phrase) = text.fts5_words_phrase() {
+            sql.push(&format!(
+                " OR {seq} IN (SELECT rowid FROM events_raw_fts WHERE events_raw_fts MATCH "
+            ))
+            .arg(self, Arg::Text(phrase))
+            .push(")");
+        }
+        sql.push(")");
+    }
+}
+
+/// Whether the free text has at least [`COMMON_TEXT`] full-text candidates (counting stops
+/// there, so this is cheap).
+async fn is_common(reader: &SqlitePool, text: &FreeText) -> StoreResult<bool> {
+    if !text.trigram_searchable() {
+        // The substring check cannot use an index: the time index walk is the only plan.
+        return Ok(true);
+    }
+    let mut sql = Sql::new(
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM events_short_fts \
+         WHERE events_short_fts MATCH ? LIMIT ?))",
+    );
+    sql.args.push(Arg::Text(text.fts5_trigrams()));
+    sql.args.push(Arg::Int(COMMON_TEXT));
+    if let Some(phrase) = text.fts5_words_phrase() {
+        sql.push(
+            " + (SELECT count(*) FROM (SELECT 1 FROM events_raw_fts \
+             WHERE events_raw_fts MATCH ? LIMIT ?))",
+        );
+        sql.args.push(Arg::Text(phrase));
+        sql.args.push(Arg::Int(COMMON_TEXT));
+    }
+    let row = bind_all(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+        .fetch_one(reader)
+        .await?;
+    Ok(row.try_get::<i64, _>(0)? >= COMMON_TEXT)
+}
+
+pub(super) async fn get_on<'c, E>(executor: E, id: &str) -> StoreResult<Option<Event>>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    let sql = format!("{} WHERE e.id = ?", select_events());
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(executor)
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+pub(super) async fn get(reader: &SqlitePool, id: &str) -> StoreResult<Option<Event>> {
+    get_on(reader, id).await
+}
+
+/// Events for the seqs an inner `SELECT e.seq ... ORDER BY ... LIMIT` picks: sorting and
+/// limiting happen on the narrow table, bodies are read for the survivors only.
+async fn fetch_page(reader: &SqlitePool, inner: Sql, order: &str) -> StoreResult<Vec<Event>> {
+    let mut sql = Sql::new(&select_events().replacen(
+        " FROM events e JOIN event_bodies b ON b.seq = e.seq",
+        " FROM (",
+        1,
+    ));
+    sql.push(&inner.text).push(&format!(
+        ") p JOIN events e ON e.seq = p.seq JOIN event_bodies b ON b.seq = p.seq ORDER BY {order}"
+    ));
+    sql.args = inner.args;
+    let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+        .fetch_all(reader)
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
+pub(super) async fn search(reader: &SqlitePool, query: &EventQuery) -> StoreResult<Page> {
+    let walk_time_index = match query.search.as_deref().and_then(FreeText::parse) {
+        Some(text) => is_common(reader, &text).await?,
+        None => false,
+    };
+    let d = &SqliteDialect { walk_time_index };
+    let page_size = sql::page_limit(query);
+    let mut inner = Sql::new("SELECT e.seq FROM events e");
+    sql::push_where(&mut inner, d, query, Scope::Page);
+    inner
+        .push(" ORDER BY e.ts DESC, e.id DESC LIMIT ")
+        .arg(d, Arg::Int(i64::from(page_size) + 1));
+    let items = fetch_page(reader, inner, "e.ts DESC, e.id DESC").await?;
+    Ok(into_page(items, page_size))
+}
+
+pub(super) async fn scan(
+    reader: &SqlitePool,
+    after: Option<&(DateTime<Utc>, String)>,
+    limit: u32,
+) -> StoreResult<Vec<Event>> {
+    let d = &DIALECT;
+    let mut inner = Sql::new("SELECT e.seq FROM events e");
+    if let Some((ts, id)) = after {
+        inner
+            .push(" WHERE (e.ts, e.id) > (")
+            .arg(d, Arg::Time(*ts))
+            .push(", ")
+            .arg(d, Arg::Text(id.clone()))
+            .push(")");
+    }
+    inner
+        .push(" ORDER BY e.ts, e.id LIMIT ")
+        .arg(d, Arg::Int(i64::from(limit)));
+    fetch_page(reader, inner, "e.ts, e.id").await
+}
+
+pub(super) async fn count(reader: &SqlitePool) -> StoreResult<u64> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(reader)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+pub(super) async fn count_matching(reader: &SqlitePool, query: &EventQuery) -> StoreResult<u64> {
+    let mut sql = Sql::new("SELECT count(*) FROM events e");
+    sql::push_where(&mut sql, &DIALECT, query, Scope::All);
+    let row = bind_all(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+        .fetch_one(reader)
+        .await?;
+    Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+}
+
+pub(super) async fn histogram(
+    reader: &SqlitePool,
+    query: &EventQuery,
+    bucket_seconds: i64,
+) -> StoreResult<Vec<(DateTime<Utc>, u64)>> {
+    let b = sql::bucket_micros(bucket_seconds);
+    // Floor division, so buckets before 1970 align to the epoch too. `b` is an integer we
+    // computed, never user text.
+    let mut sql = Sql::new(&format!(
+        "SELECT e.ts - (((e.ts % {b}) + {b}) % {b}) AS bucket, count(*) FROM events e"
+    ));
+    sql::push_where(&mut sql, &DIALECT, query, Scope::All);
+    sql.push(" GROUP BY bucket ORDER BY bucket");
+    let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+        .fetch_all(reader)
+        .await?;
+    crate::histogram_rows(rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))))
+}
+
+pub(super) async fn filter_options(
+    reader: &SqlitePool,
+    query: &EventQuery,
+    limit: u32,
+) -> StoreResult<FilterOptions> {
+    Ok(FilterOptions {
+        services: distinct(reader, "service", query, limit).await?,
+        operations: distinct(reader, "operation", query, limit).await?,
+        results: distinct(reader, "result", query, limit).await?,
+        actors: distinct(reader, "actor_display", query, limit).await?,
+    })
+}
+
+/// Sorted distinct values of a column by a loose index scan: each step seeks the next larger
+/// value through the column's index instead of reading every row.
+async fn distinct(
+    reader: &SqlitePool,
+    column: &str,
+    query: &EventQuery,
+    limit: u32,
+) -> StoreResult<Vec<String>> {
+    let d = &DIALECT;
+    let mut sql = Sql::new(&format!(
+        "WITH RECURSIVE v(x) AS (SELECT (SELECT min(e.{column}) FROM events e"
+    ));
+    sql::push_where(&mut sql, d, query, Scope::HiddenOnly);
+    sql.push(&format!(
+        ") UNION ALL SELECT (SELECT min(e.{column}) FROM events e"
+    ));
+    let more = sql::push_where(&mut sql, d, query, Scope::HiddenOnly);
+    sql.push(if more { " AND " } else { " WHERE " });
+    // The LIMIT inside the CTE stops the recursion itself.
+    sql.push(&format!(
+        "e.{column} > v.x) FROM v WHERE v.x IS NOT NULL LIMIT "
+    ))
+    .arg(d, Arg::Int(i64::from(limit) + 1))
+    .push(") SELECT x FROM v WHERE x IS NOT NULL LIMIT ")
+    .arg(d, Arg::Int(i64::from(limit)));
+    let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+        .fetch_all(reader)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()?)
+}
