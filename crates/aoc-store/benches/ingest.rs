@@ -2,6 +2,8 @@
 //!
 //! `cargo bench -p aoc-store --bench ingest -- [events] [database_url]`
 //! (defaults: 200000 events into a temporary SQLite file). Prints rates; asserts nothing.
+//! With `AOC_BENCH_QUERY_ONLY=1` it skips inserting and only runs the queries (against a
+//! database an earlier run with the same event count filled).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
@@ -136,23 +138,30 @@ async fn main() {
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = aoc_store::open(&url).await.unwrap();
     // Experiments: SQL to run on the fresh database first (e.g. dropping a trigger).
-    if let (Ok(sql), Some(path)) = (
-        std::env::var("AOC_BENCH_SQL"),
-        url.strip_prefix("sqlite://"),
-    ) {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}"))
-            .await
-            .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
+    if let Ok(sql) = std::env::var("AOC_BENCH_SQL") {
+        let sql = sqlx::AssertSqlSafe(sql);
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}"))
+                .await
+                .unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
     }
     let base = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
         .unwrap()
         .with_timezone(&Utc);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let seed = std::env::var("AOC_BENCH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15_u64);
+    let mut rng = Rng(seed | 1);
+    // Re-run only the queries against a database an earlier run filled.
+    let query_only = std::env::var_os("AOC_BENCH_QUERY_ONLY").is_some();
     let batch = 1000;
     let mut inserted = 0;
     let mut insert_time = std::time::Duration::ZERO;
@@ -169,9 +178,11 @@ async fn main() {
             sample_guid = events[0].raw["CorrelationId"].as_str().unwrap().to_string();
         }
         let t = Instant::now();
-        let outcome = store.insert_batch(&events).await.unwrap();
+        if !query_only {
+            let outcome = store.insert_batch(&events).await.unwrap();
+            assert_eq!(outcome.new, n);
+        }
         insert_time += t.elapsed();
-        assert_eq!(outcome.new, n);
         inserted += n;
         if inserted % 100_000 == 0 {
             eprintln!(

@@ -5,14 +5,24 @@
 //! Search semantics, identical on both backends:
 //! - `service`, `actor` (the actor display), `operation` and `result` match exactly;
 //!   `start` and `end` are inclusive;
-//! - free text matches an event when, lowercased, it is a substring of the actor display, a
-//!   target display, the operation or the display summary, or when its words (runs of letters
-//!   and digits) appear consecutively among the words of the raw record's string and number
-//!   values (so a GUID, IP address or UPN anywhere in the raw record matches);
+//! - free text (trimmed) matches an event when, lowercased, it is a substring of the actor
+//!   display, a target display, the operation or the display summary; or when its words
+//!   appear consecutively among the words of the raw record's string and number values. A
+//!   word is a run of letters, digits and the joiners `-` `.` `@` `_`, trimmed of joiners at
+//!   both ends and lowercased, so a GUID, an IP address, a UPN or a host name is one word
+//!   and matches whole (`fabrikam.example` does not match inside `ann@fabrikam.example`
+//!   through the raw record, only through the short fields). Any text is safe to pass:
+//!   nothing in it is interpreted as query syntax;
 //! - hidden services and operations are excluded from search, counts, histograms and filter
 //!   options (not from `get`: callers gate that);
 //! - results are newest first by (timestamp, id), ids compared bytewise; timestamps are
 //!   stored with microsecond precision.
+//!
+//! Storage: SQLite keeps filter/sort columns in `events` and the bulky JSON in
+//! `event_bodies`, with an FTS5 trigram index (substring candidates, confirmed with `instr`)
+//! and an FTS5 word index over the raw words; PostgreSQL keeps one `events` table with JSONB,
+//! a `pg_trgm` GIN index and a `tsvector` GIN index. Both compute the searchable text in Rust
+//! (see `text.rs`), so they agree on what matches.
 
 mod codec;
 mod migrations;
@@ -145,6 +155,13 @@ pub trait EventStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<CachedName>>;
     async fn put_cached_names(&self, names: &[CachedName]) -> StoreResult<()>;
+
+    /// Maintenance: compact search indexes and refresh planner statistics (SQLite merges its
+    /// full-text segments and runs `PRAGMA optimize`; PostgreSQL runs `ANALYZE`). Slow on big
+    /// stores; run it after a large import or from the maintenance command, not per request.
+    async fn optimize(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// Open the store a `DATABASE_URL` names: `sqlite://path` / `sqlite:path` / a plain file path

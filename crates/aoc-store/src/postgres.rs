@@ -666,6 +666,11 @@ impl EventStore for PgStore {
             .collect()
     }
 
+    async fn optimize(&self) -> StoreResult<()> {
+        sqlx::query("ANALYZE events").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn put_cached_names(&self, names: &[CachedName]) -> StoreResult<()> {
         if names.is_empty() {
             return Ok(());

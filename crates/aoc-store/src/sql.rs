@@ -128,7 +128,8 @@ pub(crate) fn push_where(sql: &mut Sql, d: &dyn Dialect, query: &EventQuery, sco
     wrote
 }
 
-/// The page size a search fetches: the clamped size, plus one row to learn whether more exist.
+/// The page size of a search, clamped (a search fetches one row more to learn whether more
+/// exist).
 pub(crate) fn page_limit(query: &EventQuery) -> u32 {
     query.page_size.clamp(1, aoc_domain::MAX_PAGE_SIZE)
 }

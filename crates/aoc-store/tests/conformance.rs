@@ -52,6 +52,7 @@ const CHECKS: &[Check] = checks![
     update_keeps_tags_comments_and_reindexes,
     update_skips_taken_dedupe_key,
     delete_ids_keeps_search_consistent,
+    optimize_keeps_search_working,
     delete_before_cutoff,
     scan_ascends_after_key,
     count_matching_applies_filters,
@@ -1089,6 +1090,16 @@ async fn delete_ids_keeps_search_consistent(store: Store) {
     );
     assert_eq!(ids(&store, &text("203.0.113.77")).await, strs(&["raw"]));
     assert_eq!(ids(&store, &text("örjan")).await, strs(&["actor"]));
+}
+
+async fn optimize_keeps_search_working(store: Store) {
+    insert(&store, &text_fixture()).await;
+    store.delete_ids(&strs(&["summary"])).await.unwrap();
+    store.optimize().await.unwrap();
+    assert_eq!(ids(&store, &text("203.0.113.77")).await, strs(&["raw"]));
+    assert_eq!(ids(&store, &text("finance team")).await, strs(&["target"]));
+    assert!(ids(&store, &text("quarantined")).await.is_empty());
+    assert_eq!(store.count().await.unwrap(), 4);
 }
 
 async fn delete_before_cutoff(store: Store) {

@@ -60,7 +60,7 @@ CREATE VIRTUAL TABLE events_raw_fts USING fts5(
 
 -- Ingest commits ~1000 events at a time, each commit writing a new index segment. Merging
 -- 16 segments at a time (not 4) rewrites each posting fewer times; a bigger pending-term
--- hash avoids flushing mid-batch. `SqliteStore::optimize` merges everything when wanted.
+-- hash avoids flushing mid-batch. `EventStore::optimize` merges everything when wanted.
 INSERT INTO events_short_fts (events_short_fts, rank) VALUES ('automerge', 16);
 INSERT INTO events_short_fts (events_short_fts, rank) VALUES ('hashsize', 16777216);
 INSERT INTO events_raw_fts (events_raw_fts, rank) VALUES ('automerge', 16);

@@ -60,6 +60,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             // The unique indexes on id and dedupe_key take random inserts; keep them cached.
             .pragma("cache_size", "-131072")
+            // Checkpoint every ~40 MB of WAL instead of ~4 MB: index pages that consecutive
+            // batches dirty again are then copied into the database once (measured: a quarter
+            // fewer checkpoint writes at 700k events). Then trim the WAL file back to 64 MB,
+            // as a big full-text merge can grow it far beyond that.
+            .pragma("wal_autocheckpoint", "10000")
+            .pragma("journal_size_limit", "67108864")
             .optimize_on_close(true, Some(1000));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -94,7 +100,7 @@ impl SqliteStore {
 
     /// Merge the full-text index segments and refresh planner statistics (maintenance; slow
     /// on big databases, and it holds the writer meanwhile).
-    pub async fn optimize(&self) -> StoreResult<()> {
+    async fn merge_and_analyze(&self) -> StoreResult<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("INSERT INTO events_short_fts (events_short_fts) VALUES ('optimize')")
             .execute(&mut *tx)
@@ -205,6 +211,10 @@ impl EventStore for SqliteStore {
 
     async fn put_cached_names(&self, names: &[CachedName]) -> StoreResult<()> {
         state::put_cached_names(&self.writer, names).await
+    }
+
+    async fn optimize(&self) -> StoreResult<()> {
+        self.merge_and_analyze().await
     }
 }
 
