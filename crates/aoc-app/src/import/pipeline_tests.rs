@@ -380,7 +380,6 @@ async fn a_store_failure_ends_the_import() {
 }
 
 #[tokio::test]
-#[ignore = "needs aoc_store::open (the SQLite backend)"]
 async fn imports_into_sqlite_and_dedupes_on_the_second_run() {
     let dir = tempfile::tempdir().unwrap();
     let store = aoc_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))

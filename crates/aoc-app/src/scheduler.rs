@@ -1,0 +1,72 @@
+//! Background work: periodic fetch (ENABLE_PERIODIC_FETCH / FETCH_INTERVAL_MINUTES) and the
+//! retention purge (RETENTION_DAYS).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::task::JoinHandle;
+
+use crate::context::AppContext;
+use crate::ingest::DEFAULT_FETCH_HOURS;
+
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Handles of the background tasks; abort them on shutdown.
+pub struct Background(Vec<JoinHandle<()>>);
+
+impl Background {
+    pub fn abort(&self) {
+        for h in &self.0 {
+            h.abort();
+        }
+    }
+}
+
+pub fn start(ctx: Arc<AppContext>) -> Background {
+    let mut tasks = Vec::new();
+    if ctx.settings.enable_periodic_fetch {
+        if ctx.ingest.configured() {
+            let ctx = ctx.clone();
+            let every = ctx.settings.fetch_interval;
+            tracing::info!(minutes = every.as_secs() / 60, "periodic fetch enabled");
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    match ctx.ingest.fetch(DEFAULT_FETCH_HOURS, None).await {
+                        Ok(r) => tracing::info!(
+                            fetched = r.fetched,
+                            stored = r.stored,
+                            duplicates = r.duplicates,
+                            warnings = r.warnings.len(),
+                            "periodic fetch done"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "periodic fetch failed"),
+                    }
+                }
+            }));
+        } else {
+            tracing::warn!(
+                "ENABLE_PERIODIC_FETCH is on but TENANT_ID/CLIENT_ID/CLIENT_SECRET are not set: not fetching"
+            );
+        }
+    }
+    if let Some(days) = ctx.settings.retention_days {
+        let ctx = ctx.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RETENTION_EVERY);
+            loop {
+                tick.tick().await;
+                let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
+                match ctx.store().delete_before(cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, days, "retention purge"),
+                    Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+                }
+            }
+        }));
+    }
+    Background(tasks)
+}
