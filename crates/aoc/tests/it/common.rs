@@ -5,7 +5,9 @@ use std::sync::Arc;
 use aoc_app::{AppContext, Settings};
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// A running server over a fresh SQLite file.
@@ -24,7 +26,10 @@ impl TestApp {
 
     pub async fn start_with(vars: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         map.entry("DATABASE_URL".into())
             .or_insert_with(|| format!("sqlite://{}", dir.path().join("aoc.db").display()));
         let settings = Settings::from_map(&map).unwrap();
@@ -40,7 +45,13 @@ impl TestApp {
             .await
             .unwrap();
         });
-        Self { base, ctx, http: reqwest::Client::new(), _dir: dir, stop: Some(tx) }
+        Self {
+            base,
+            ctx,
+            http: reqwest::Client::new(),
+            _dir: dir,
+            stop: Some(tx),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -55,7 +66,9 @@ impl TestApp {
     }
 
     pub async fn import(&self, name: &str) -> aoc_app::import::ImportReport {
-        aoc::commands::import::import_files(&self.ctx, &[fixture(name)], false).await.unwrap()
+        aoc::commands::import::import_files(&self.ctx, &[fixture(name)], false)
+            .await
+            .unwrap()
     }
 }
 
@@ -72,9 +85,15 @@ impl Drop for TestApp {
 impl TestApp {
     /// Like [`TestApp::start_with`], with explicit HTTP-layer options (short timeouts, a local
     /// OpenID discovery document).
-    pub async fn start_with_options(vars: &[(&str, &str)], options: aoc_server::ServerOptions) -> Self {
+    pub async fn start_with_options(
+        vars: &[(&str, &str)],
+        options: aoc_server::ServerOptions,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         map.entry("DATABASE_URL".into())
             .or_insert_with(|| format!("sqlite://{}", dir.path().join("aoc.db").display()));
         let settings = Settings::from_map(&map).unwrap();
@@ -90,12 +109,28 @@ impl TestApp {
             .await
             .unwrap();
         });
-        Self { base, ctx, http: reqwest::Client::new(), _dir: dir, stop: Some(tx) }
+        Self {
+            base,
+            ctx,
+            http: reqwest::Client::new(),
+            _dir: dir,
+            stop: Some(tx),
+        }
     }
 
     /// GET with an `Authorization: Bearer` header: (status, body, WWW-Authenticate).
-    pub async fn get_bearer(&self, path: &str, token: &str) -> (u16, serde_json::Value, Option<String>) {
-        let res = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+    pub async fn get_bearer(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> (u16, serde_json::Value, Option<String>) {
+        let res = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         let challenge = res
             .headers()
@@ -107,7 +142,13 @@ impl TestApp {
 
     /// GET with a bearer token, returning the body as text (exports).
     pub async fn get_text_bearer(&self, path: &str, token: &str) -> (u16, String) {
-        let res = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        let res = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         (res.status().as_u16(), res.text().await.unwrap())
     }
 }

@@ -1,0 +1,17 @@
+pub mod import;
+pub mod maintenance;
+pub mod serve;
+
+use anyhow::Context;
+use std::sync::Arc;
+
+use aoc_app::{AppContext, Settings};
+
+/// Settings from the environment, with errors that name the variable.
+pub fn settings() -> anyhow::Result<Settings> {
+    Settings::from_env().context("invalid configuration")
+}
+
+pub async fn open_context(settings: Settings) -> anyhow::Result<Arc<AppContext>> {
+    Ok(AppContext::open(settings).await?)
+}

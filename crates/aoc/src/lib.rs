@@ -1,0 +1,40 @@
+//! The `aoc` binary's commands. Each reads configuration, builds components and runs them.
+
+pub mod cli;
+pub mod commands;
+mod logging;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+
+/// Run a parsed command line; errors are printed as one clear message.
+pub fn run(cli: Cli) -> ExitCode {
+    // `.env` in the working directory, as the original service did; real env vars win.
+    let _ = dotenvy::dotenv();
+    logging::init(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => commands::serve::run(args).await,
+            Command::Import(args) => commands::import::run(args).await,
+            Command::Maintenance(args) => commands::maintenance::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
