@@ -26,6 +26,81 @@ pub enum Command {
     Import(ImportArgs),
     /// Maintenance on stored events.
     Maintenance(MaintenanceArgs),
+    /// Fetch audit logs from Microsoft 365 once (incremental from each source's watermark) and
+    /// print what was stored. Needs TENANT_ID, CLIENT_ID and CLIENT_SECRET.
+    Fetch(FetchArgs),
+    /// Run the simulated Microsoft 365 tenant (login, Graph and Management Activity APIs) for
+    /// tests and demos; point LOGIN_BASE_URL, GRAPH_BASE_URL and MANAGE_BASE_URL at it.
+    Simulate(SimulateArgs),
+    /// Run the simulated tenant and the server wired together on an embedded database in a demo
+    /// folder, with periodic fetch on; prints the URL to open.
+    Demo(DemoArgs),
+    /// Measure ingest, query latency, memory, start-up and disk use on generated events.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// How far back to look when a source has no watermark yet, in hours (1..720).
+    #[arg(long, default_value_t = 168)]
+    pub hours: i64,
+    /// Fetch only this source.
+    #[arg(long, value_parser = ["directory", "unified", "intune"])]
+    pub source: Option<String>,
+    /// Print the result as JSON (the shape of GET /api/fetch-audit-logs).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8010")]
+    pub bind: String,
+    /// Seed of the generated tenant: the same seed gives the same records.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Days of history before now.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Events per day over all sources (split as a real tenant's: mostly unified audit).
+    #[arg(long)]
+    pub events_per_day: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address for the web UI and API.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub bind: String,
+    /// Folder for the demo database (created when missing; reused on the next run).
+    #[arg(long, default_value = "aoc-demo")]
+    pub dir: PathBuf,
+    /// Seed of the simulated tenant.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Days of history in the simulated tenant.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Turn on sign-in (OIDC against the simulated tenant, with demo users of different roles).
+    #[arg(long)]
+    pub auth: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Events to generate for the first ingest (and again for the second, on top).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Also measure PostgreSQL at this URL (a fresh database is created and dropped).
+    #[arg(long)]
+    pub postgres: Option<String>,
+    /// Where to write the results as JSON.
+    #[arg(long, default_value = "target/bench/results.json")]
+    pub json: PathBuf,
+    /// Keep the benchmark databases (in target/bench) instead of deleting them.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,10 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Serve(args) => commands::serve::run(args).await,
             Command::Import(args) => commands::import::run(args).await,
             Command::Maintenance(args) => commands::maintenance::run(args).await,
+            Command::Fetch(args) => commands::fetch::run(args).await,
+            Command::Simulate(args) => commands::simulate::run(args).await,
+            Command::Demo(args) => commands::demo::run(args).await,
+            Command::Bench(args) => commands::bench::run(args).await,
         }
     });
     match result {

@@ -1,6 +1,10 @@
+pub mod bench;
+pub mod demo;
+pub mod fetch;
 pub mod import;
 pub mod maintenance;
 pub mod serve;
+pub mod simulate;
 
 use anyhow::Context;
 use std::sync::Arc;
