@@ -2,6 +2,7 @@
 //! authentication, rate limits, metrics, CORS, timeouts, body limits and security headers.
 
 pub mod auth;
+mod compression;
 pub mod cors;
 pub mod error;
 pub mod extract;
@@ -218,6 +219,8 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
     }
     Ok(app
         .layer(axum::middleware::from_fn(middleware::security_headers))
+        // Outermost, so it compresses the final body, JSON errors included.
+        .layer(compression::layer())
         .with_state(ctx))
 }
 

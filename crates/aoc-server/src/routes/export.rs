@@ -113,7 +113,9 @@ pub async fn export(
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        Body::from_stream(stream),
+        // Fused: the compression layer's reader polls its body again after the end, and an
+        // unfold polled after returning None panics.
+        Body::from_stream(futures::StreamExt::fuse(stream)),
     )
         .into_response())
 }

@@ -7,3 +7,4 @@ mod auth;
 mod common;
 mod hardening;
 mod import;
+mod ui_assets;
