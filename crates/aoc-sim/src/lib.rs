@@ -20,6 +20,7 @@ mod error;
 mod generate;
 mod handle;
 mod http;
+pub mod oidc;
 mod rng;
 mod tenant;
 mod time;

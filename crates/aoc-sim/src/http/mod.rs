@@ -10,15 +10,17 @@ mod filter;
 mod graph;
 mod login;
 mod manage;
+mod oidc;
 mod token;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -39,10 +41,23 @@ use crate::handle::SimHandle;
 ///   `GET .../subscriptions/list`, `GET .../subscriptions/content`,
 ///   `GET /api/v1.0/{tenant}/activity/feed/audit/{contentId}` (`/api/v1/...` works too)
 /// - `POST /_sim/control`, `GET /_sim/state`, `GET /_sim/truth`
+/// - OpenID Connect for demo sign-in (see [`crate::oidc`]): `GET /{tenant}/v2.0/.well-known/openid-configuration`,
+///   `GET /{tenant}/discovery/v2.0/keys`, `GET|POST /{tenant}/oauth2/v2.0/authorize`,
+///   `GET /{tenant}/oauth2/v2.0/logout`; the token endpoint also takes `authorization_code`
 pub fn router(handle: SimHandle) -> Router {
     let feed = "/api/{version}/{tenant}/activity/feed";
     Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(login::token))
+        .route("/{tenant}/oauth2/v2.0/token", post(oidc::token))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(oidc::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(oidc::keys))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(oidc::authorize_page).post(oidc::authorize_submit),
+        )
+        .route("/{tenant}/oauth2/v2.0/logout", get(oidc::logout))
         .route(
             "/v1.0/auditLogs/directoryAudits",
             get(graph::directory_audits),
@@ -64,6 +79,7 @@ pub fn router(handle: SimHandle) -> Router {
         .route("/_sim/state", get(control::state))
         .route("/_sim/truth", get(control::truth))
         .fallback(not_found)
+        .layer(Extension(Arc::new(oidc::Codes::default())))
         .with_state(handle)
 }
 
