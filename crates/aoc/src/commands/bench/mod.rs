@@ -1,0 +1,464 @@
+//! `aoc bench`: ingest, query latency, memory, start-up and disk figures at N events, on the
+//! embedded SQLite store and (with `--postgres`) on PostgreSQL. Prints a table and writes JSON;
+//! BENCHMARKS.md records the figures.
+
+mod ingest;
+mod queries;
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use aoc_domain::Normalizer;
+
+use crate::cli::BenchArgs;
+use ingest::{IngestRound, RoundPlan};
+use queries::QueryResult;
+
+/// Generator seed: fixed so runs are comparable.
+const SEED: u64 = 20_260_101;
+/// Requests per query shape.
+const QUERIES_PER_SHAPE: usize = 100;
+/// Start-ups measured per store (the median is reported).
+const START_UPS: usize = 3;
+/// Re-delivered duplicates in the second round: 3%.
+const DUPLICATE_PER_MILLE: u64 = 30;
+
+/// Everything measured on one store.
+struct StoreFigures {
+    backend: &'static str,
+    first: IngestRound,
+    second: IngestRound,
+    ingest_peak_rss: Option<u64>,
+    events_stored: u64,
+    disk_bytes: Option<u64>,
+    startup: Vec<Duration>,
+    idle_rss: Option<u64>,
+    serving_peak_rss: Option<u64>,
+    queries: Vec<QueryResult>,
+}
+
+impl StoreFigures {
+    fn disk_per_event(&self) -> Option<f64> {
+        self.disk_bytes
+            .map(|b| b as f64 / self.events_stored.max(1) as f64)
+    }
+
+    fn startup_median(&self) -> Duration {
+        let mut s = self.startup.clone();
+        s.sort_unstable();
+        s.get(s.len() / 2).copied().unwrap_or_default()
+    }
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let n = args.events;
+    anyhow::ensure!(n >= 1000, "--events must be at least 1000");
+    let dir = args
+        .json
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    eprintln!(
+        "aoc bench: {n} events, then {n} more with {}% re-delivered duplicates; {} cores",
+        DUPLICATE_PER_MILLE / 10,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let started = Instant::now();
+    let mut all = Vec::new();
+
+    let sqlite_path = dir.join("bench-sqlite.db");
+    remove_sqlite_files(&sqlite_path);
+    let sqlite_url = format!("sqlite://{}", sqlite_path.display());
+    eprintln!("\n== SQLite ({})", sqlite_path.display());
+    let figures = bench_store(&sqlite_url, n, &dir, Disk::SqliteFile(&sqlite_path)).await;
+    if !args.keep {
+        remove_sqlite_files(&sqlite_path);
+    }
+    all.push(figures?);
+
+    if let Some(admin_url) = &args.postgres {
+        let db = format!("aoc_bench_{}", std::process::id());
+        eprintln!("\n== PostgreSQL (database {db}, created for this run)");
+        let url = create_pg_database(admin_url, &db).await?;
+        let figures = bench_store(&url, n, &dir, Disk::Postgres).await;
+        if args.keep {
+            eprintln!("    kept database {db}");
+        } else if let Err(e) = drop_pg_database(admin_url, &db).await {
+            eprintln!("    warning: could not drop database {db}: {e:#}");
+        }
+        all.push(figures?);
+    }
+
+    let total = started.elapsed();
+    println!();
+    print_table(&all, n);
+    println!("\n(total run time {:.0} s)", total.as_secs_f64());
+    let report = to_json(&all, n, total);
+    std::fs::write(&args.json, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", args.json.display()))?;
+    println!("results written to {}", args.json.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+enum Disk<'a> {
+    SqliteFile(&'a Path),
+    Postgres,
+}
+
+async fn bench_store(
+    url: &str,
+    n: u64,
+    dir: &Path,
+    disk: Disk<'_>,
+) -> anyhow::Result<StoreFigures> {
+    let store = aoc_store::open(url)
+        .await
+        .context("cannot open the store")?;
+    let backend = store.backend();
+    let baseline = disk_bytes(&disk, url).await;
+    let normalizer = Arc::new(Normalizer::default());
+    let records: ingest::Records =
+        Box::new(aoc_sim::Generator::new(SEED).take_mixed(usize::try_from(n.saturating_mul(2))?));
+
+    let reset = server::reset_own_peak();
+    let pid = "self";
+    eprintln!("  ingest: first {n} events");
+    let (first, samples, records) = ingest::run_round(
+        store.clone(),
+        normalizer.clone(),
+        records,
+        RoundPlan {
+            records: n,
+            duplicate_per_mille: 0,
+        },
+        true,
+    )
+    .await?;
+    report_round(&first);
+    eprintln!(
+        "  ingest: {n} more, {}% re-delivered",
+        DUPLICATE_PER_MILLE / 10
+    );
+    let (second, _, records) = ingest::run_round(
+        store.clone(),
+        normalizer.clone(),
+        records,
+        RoundPlan {
+            records: n,
+            duplicate_per_mille: DUPLICATE_PER_MILLE,
+        },
+        false,
+    )
+    .await?;
+    drop(records);
+    report_round(&second);
+    let ingest_peak_rss = server::memory(pid).peak.filter(|_| reset);
+    let events_stored = store.count().await?;
+    drop(store);
+    // Let the pools close (and SQLite checkpoint its WAL) before measuring the files.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let disk_bytes = match (disk_bytes(&disk, url).await, baseline) {
+        (Some(after), Some(before)) => Some(after.saturating_sub(before)),
+        _ => None,
+    };
+
+    eprintln!("  start-up on the full database ({events_stored} events)");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let log = dir.join(format!("server-{backend}.log"));
+    let mut startup = Vec::new();
+    for _ in 1..START_UPS {
+        let (server, took) = server::Server::start(&client, url, &log).await?;
+        startup.push(took);
+        server.stop().await?;
+    }
+    let (server, took) = server::Server::start(&client, url, &log).await?;
+    startup.push(took);
+    eprintln!(
+        "    {}",
+        startup
+            .iter()
+            .map(|d| format!("{:.0} ms", d.as_secs_f64() * 1000.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // Idle: started, healthy, nothing asked yet.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss = server::memory(&server.pid.to_string()).rss;
+    eprintln!("  queries over HTTP ({QUERIES_PER_SHAPE} per shape)");
+    let result = queries::run(&client, &server.base_url, &samples, QUERIES_PER_SHAPE).await;
+    let serving_peak_rss = server::memory(&server.pid.to_string()).peak;
+    server.stop().await?;
+    let queries = result?;
+
+    Ok(StoreFigures {
+        backend,
+        first,
+        second,
+        ingest_peak_rss,
+        events_stored,
+        disk_bytes,
+        startup,
+        idle_rss,
+        serving_peak_rss,
+        queries,
+    })
+}
+
+fn report_round(r: &IngestRound) {
+    eprintln!(
+        "    {} events in {:.1} s: {:.0} events/s ({} new, {} duplicates, {} rejected; \
+         producer: generate {:.1} s, normalize {:.1} s; store {:.1} s)",
+        r.delivered,
+        r.elapsed.as_secs_f64(),
+        r.events_per_second(),
+        r.new,
+        r.duplicates,
+        r.rejected,
+        r.generate.as_secs_f64(),
+        r.normalize.as_secs_f64(),
+        r.store.as_secs_f64()
+    );
+}
+
+/// Bytes the store occupies: the SQLite file with its WAL, or the PostgreSQL database.
+async fn disk_bytes(disk: &Disk<'_>, url: &str) -> Option<u64> {
+    match disk {
+        Disk::SqliteFile(path) => {
+            // Checkpoint first: the WAL is bounded (a few tens of MB, see the store's pragmas)
+            // and would otherwise count as per-event size on small runs.
+            if let Ok(pool) = sqlx::SqlitePool::connect(url).await {
+                let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+            }
+            disk_sqlite(path)
+        }
+        Disk::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.ok()?;
+            let size: Option<i64> =
+                sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                    .fetch_one(&pool)
+                    .await
+                    .ok();
+            pool.close().await;
+            size.and_then(|s| u64::try_from(s).ok())
+        }
+    }
+}
+
+fn disk_sqlite(path: &Path) -> Option<u64> {
+    Some(
+        sqlite_files(path)
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum(),
+    )
+}
+
+fn sqlite_files(path: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            PathBuf::from(p)
+        })
+        .collect()
+}
+
+fn remove_sqlite_files(path: &Path) {
+    for p in sqlite_files(path) {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Create database `db` on the server `admin_url` points at; returns the URL of `db`.
+async fn create_pg_database(admin_url: &str, db: &str) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(admin_url).context("--postgres: not a URL")?;
+    let pool = sqlx::PgPool::connect(admin_url)
+        .await
+        .context("--postgres: cannot connect")?;
+    // `db` is our own identifier (a fixed prefix and the process id), never user text.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&pool)
+        .await
+        .with_context(|| format!("cannot create database {db}"))?;
+    pool.close().await;
+    url.set_path(&format!("/{db}"));
+    Ok(url.to_string())
+}
+
+async fn drop_pg_database(admin_url: &str, db: &str) -> anyhow::Result<()> {
+    let pool = sqlx::PgPool::connect(admin_url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+    )))
+    .execute(&pool)
+    .await?;
+    pool.close().await;
+    Ok(())
+}
+
+fn mb(bytes: Option<u64>) -> String {
+    bytes.map_or_else(
+        || "n/a".to_string(),
+        |b| format!("{:.1} MB", b as f64 / 1_048_576.0),
+    )
+}
+
+fn print_table(all: &[StoreFigures], n: u64) {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    rows.push((
+        format!("ingest, first {n} (events/s)"),
+        all.iter()
+            .map(|f| format!("{:.0}", f.first.events_per_second()))
+            .collect(),
+    ));
+    rows.push((
+        format!("ingest, {n} more, 3% dup (events/s)"),
+        all.iter()
+            .map(|f| format!("{:.0}", f.second.events_per_second()))
+            .collect(),
+    ));
+    if let Some(first) = all.first() {
+        for (i, q) in first.queries.iter().enumerate() {
+            rows.push((
+                format!("{} p50/p95/p99 (ms)", q.label),
+                all.iter()
+                    .map(|f| {
+                        f.queries.get(i).map_or_else(
+                            || "n/a".to_string(),
+                            |q| {
+                                format!(
+                                    "{:.1} / {:.1} / {:.1}",
+                                    q.percentile_ms(50.0),
+                                    q.percentile_ms(95.0),
+                                    q.percentile_ms(99.0)
+                                )
+                            },
+                        )
+                    })
+                    .collect(),
+            ));
+        }
+    }
+    rows.push((
+        "peak RSS during ingest".into(),
+        all.iter().map(|f| mb(f.ingest_peak_rss)).collect(),
+    ));
+    rows.push((
+        "idle RSS after start".into(),
+        all.iter().map(|f| mb(f.idle_rss)).collect(),
+    ));
+    rows.push((
+        "peak RSS serving the queries".into(),
+        all.iter().map(|f| mb(f.serving_peak_rss)).collect(),
+    ));
+    rows.push((
+        "start-up to healthy (median)".into(),
+        all.iter()
+            .map(|f| format!("{:.0} ms", f.startup_median().as_secs_f64() * 1000.0))
+            .collect(),
+    ));
+    rows.push((
+        "disk per event".into(),
+        all.iter()
+            .map(|f| {
+                f.disk_per_event()
+                    .map_or_else(|| "n/a".into(), |b| format!("{b:.0} B"))
+            })
+            .collect(),
+    ));
+    rows.push((
+        "events stored".into(),
+        all.iter().map(|f| f.events_stored.to_string()).collect(),
+    ));
+    let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let col = 24;
+    let mut header = format!("{:<label_width$}", "measure");
+    for f in all {
+        header.push_str(&format!(" | {:>col$}", f.backend));
+    }
+    println!("{header}");
+    println!("{}", "-".repeat(header.len()));
+    for (label, values) in rows {
+        let mut line = format!("{label:<label_width$}");
+        for v in values {
+            line.push_str(&format!(" | {v:>col$}"));
+        }
+        println!("{line}");
+    }
+}
+
+fn round_json(r: &IngestRound) -> Value {
+    json!({
+        "delivered": r.delivered,
+        "new": r.new,
+        "duplicates": r.duplicates,
+        "rejected": r.rejected,
+        "seconds": r.elapsed.as_secs_f64(),
+        "events_per_second": r.events_per_second(),
+        "producer_generate_seconds": r.generate.as_secs_f64(),
+        "producer_normalize_seconds": r.normalize.as_secs_f64(),
+        "insert_batch_seconds": r.store.as_secs_f64(),
+    })
+}
+
+fn to_json(all: &[StoreFigures], n: u64, total: Duration) -> Value {
+    let stores: Vec<Value> = all
+        .iter()
+        .map(|f| {
+            let queries: serde_json::Map<String, Value> = f
+                .queries
+                .iter()
+                .map(|q| {
+                    (
+                        q.key.to_string(),
+                        json!({
+                            "label": q.label,
+                            "requests": q.latencies.len(),
+                            "mean_items": q.mean_items,
+                            "p50_ms": q.percentile_ms(50.0),
+                            "p95_ms": q.percentile_ms(95.0),
+                            "p99_ms": q.percentile_ms(99.0),
+                        }),
+                    )
+                })
+                .collect();
+            json!({
+                "backend": f.backend,
+                "ingest_first": round_json(&f.first),
+                "ingest_second": round_json(&f.second),
+                "queries": queries,
+                "ingest_peak_rss_bytes": f.ingest_peak_rss,
+                "idle_rss_bytes": f.idle_rss,
+                "serving_peak_rss_bytes": f.serving_peak_rss,
+                "startup_ms": f.startup.iter().map(|d| d.as_secs_f64() * 1000.0).collect::<Vec<_>>(),
+                "startup_median_ms": f.startup_median().as_secs_f64() * 1000.0,
+                "events_stored": f.events_stored,
+                "disk_bytes": f.disk_bytes,
+                "disk_bytes_per_event": f.disk_per_event(),
+            })
+        })
+        .collect();
+    json!({
+        "events": n,
+        "seed": SEED,
+        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "page_size": queries::PAGE_SIZE,
+        "queries_per_shape": QUERIES_PER_SHAPE,
+        "total_seconds": total.as_secs_f64(),
+        "stores": stores,
+    })
+}
