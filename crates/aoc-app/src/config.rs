@@ -28,6 +28,13 @@ pub struct M365Settings {
     pub unified_content_types: Vec<String>,
     /// Minimum spacing between Graph report requests (the reports API allows ~5 per 10 s).
     pub graph_min_interval: Duration,
+    /// Attempts per request (throttling and transient failures are retried); not an env
+    /// setting: the default suits Microsoft, tests shorten it.
+    pub max_attempts: u32,
+    /// First backoff delay when the answer carries no Retry-After.
+    pub retry_base_delay: Duration,
+    /// Content blobs downloaded at once.
+    pub blob_concurrency: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -212,6 +219,9 @@ impl Settings {
                     env.number("GRAPH_MIN_INTERVAL_MS", 0u64, 60_000)?
                         .unwrap_or(2_000),
                 ),
+                max_attempts: 5,
+                retry_base_delay: Duration::from_secs(1),
+                blob_concurrency: 4,
             }),
             (None, None, None) => None,
             _ => {

@@ -249,7 +249,7 @@ impl M365Client {
                 "{content_type}: content before {} is older than the API keeps; listing from there",
                 api_time(clamped)
             );
-            tracing::warn!("{w}");
+            tracing::info!("{w}");
             warnings.push(w);
         }
         let mut seen = HashSet::new();
@@ -464,7 +464,7 @@ fn parse_blob_list(body: Value, warnings: &mut Vec<String>) -> Result<Vec<Conten
         };
         let (Some(content_uri), Some(content_id)) = (text("contentUri"), text("contentId")) else {
             let w = "skipped a listed content entry without contentUri/contentId".to_owned();
-            tracing::warn!("{w}");
+            tracing::info!("{w}");
             warnings.push(w);
             continue;
         };

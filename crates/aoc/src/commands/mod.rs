@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod demo;
+pub mod demo_auth;
 pub mod fetch;
 pub mod import;
 pub mod maintenance;

@@ -1,0 +1,411 @@
+//! The ingest pipeline: fetch -> resolve names -> normalize -> store -> watermark.
+//!
+//! Each source (Entra directory audits, Intune audit events, the Management Activity API's
+//! content types) keeps a watermark in the store. A run starts from the watermark minus an
+//! overlap (records arrive late; dedupe makes re-reading safe) and moves it only after every
+//! record up to it is committed, so a run cut short anywhere loses nothing.
+
+mod graph;
+mod names;
+mod sink;
+mod unified;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use aoc_domain::{Normalizer, Source};
+use aoc_m365::{M365Client, M365Config};
+use aoc_store::{EventStore, SourceHealth};
+
+use crate::config::M365Settings;
+use crate::error::{AppError, AppResult};
+
+pub use sink::SourceCounts;
+
+pub const DEFAULT_FETCH_HOURS: u32 = 168;
+pub const MAX_FETCH_HOURS: u32 = 720;
+
+/// Re-read before a Graph watermark: directory and Intune records can show up minutes after
+/// their activity time.
+const GRAPH_OVERLAP: TimeDelta = TimeDelta::minutes(60);
+/// Re-listed before a unified watermark (which follows `contentCreated`): covers clock skew and
+/// listings that are only eventually consistent.
+const UNIFIED_OVERLAP: TimeDelta = TimeDelta::minutes(30);
+
+/// The sources a fetch reads, by the names reports and source health use.
+pub const SOURCES: [&str; 3] = ["directory", "intune", "unified"];
+
+/// One fetch's outcome for one source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceReport {
+    /// Raw records received.
+    pub fetched: u64,
+    /// Events stored for the first time.
+    pub stored: u64,
+    /// Events already stored (overlap re-reads, records in two blobs).
+    pub duplicates: u64,
+    /// Records that could not be normalized (counted, reported, never stored half-way).
+    pub rejected: u64,
+    /// Where the next run of this source starts (its watermark after this run).
+    pub watermark: Option<DateTime<Utc>>,
+    /// Why this source failed; the other sources are unaffected.
+    pub error: Option<String>,
+}
+
+/// One fetch's outcome (the JSON of /api/fetch-audit-logs and `aoc fetch --json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FetchReport {
+    pub fetched: u64,
+    pub stored: u64,
+    pub duplicates: u64,
+    pub warnings: Vec<String>,
+    pub sources: BTreeMap<String, SourceReport>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub duration_ms: u64,
+}
+
+impl FetchReport {
+    /// Every source that ran failed.
+    pub fn all_failed(&self) -> bool {
+        !self.sources.is_empty() && self.sources.values().all(|s| s.error.is_some())
+    }
+}
+
+/// Progress of a running fetch (the CLI draws it). Called from the fetching tasks.
+pub trait FetchProgress: Send + Sync {
+    /// Totals of a source changed (after each stored page or blob).
+    fn update(&self, _source: &str, _counts: &SourceCounts) {}
+    /// A source finished (successfully or not).
+    fn finished(&self, _source: &str, _report: &SourceReport) {}
+}
+
+/// Reports nothing.
+pub struct NoFetchProgress;
+impl FetchProgress for NoFetchProgress {}
+
+pub struct Ingest {
+    store: Arc<dyn EventStore>,
+    normalizer: Arc<Normalizer>,
+    /// Built once so its token cache and Graph pacing span runs; Err: the settings are unusable.
+    client: Option<Result<M365Client, String>>,
+    m365: Option<M365Settings>,
+    /// Held by the running fetch: a second request waits here and then joins its result.
+    running: tokio::sync::Mutex<Option<FetchReport>>,
+    runs_finished: AtomicU64,
+}
+
+impl Ingest {
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        normalizer: Arc<Normalizer>,
+        m365: Option<M365Settings>,
+    ) -> Self {
+        let client = m365.as_ref().map(|s| {
+            M365Client::new(client_config(s))
+                .map_err(|e| format!("Microsoft 365 settings are unusable: {e}"))
+        });
+        Self {
+            store,
+            normalizer,
+            client,
+            m365,
+            running: tokio::sync::Mutex::new(None),
+            runs_finished: AtomicU64::new(0),
+        }
+    }
+
+    pub fn configured(&self) -> bool {
+        self.m365.is_some()
+    }
+
+    /// Clamp a requested window to 1..=720 hours (None -> 168).
+    pub fn clamp_hours(hours: Option<i64>) -> u32 {
+        hours
+            .map(|h| h.clamp(1, i64::from(MAX_FETCH_HOURS)) as u32)
+            .unwrap_or(DEFAULT_FETCH_HOURS)
+    }
+
+    /// Start an incremental fetch in the background unless one is already running (webhook
+    /// notifications: poll sooner).
+    pub fn trigger(self: &Arc<Self>) {
+        if !self.configured() || self.running.try_lock().is_err() {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            match this.fetch(DEFAULT_FETCH_HOURS, None).await {
+                Ok(r) => tracing::info!(
+                    stored = r.stored,
+                    duplicates = r.duplicates,
+                    "triggered fetch finished"
+                ),
+                Err(e) => tracing::warn!(error = %e, "triggered fetch failed"),
+            }
+        });
+    }
+
+    /// One fetch of every source (or `only`). `hours` is how far back a source without a
+    /// watermark starts. A fetch already running is joined: the caller gets its report.
+    pub async fn fetch(
+        self: &Arc<Self>,
+        hours: u32,
+        only: Option<Source>,
+    ) -> AppResult<FetchReport> {
+        self.fetch_with(hours, only, Arc::new(NoFetchProgress))
+            .await
+    }
+
+    /// [`Ingest::fetch`] with progress. The run happens on its own task, so a caller that goes
+    /// away (an HTTP client disconnecting) does not cut it short.
+    pub async fn fetch_with(
+        self: &Arc<Self>,
+        hours: u32,
+        only: Option<Source>,
+        progress: Arc<dyn FetchProgress>,
+    ) -> AppResult<FetchReport> {
+        let client = match &self.client {
+            None => {
+                return Err(AppError::Unavailable(
+                    "fetching is not configured: set TENANT_ID, CLIENT_ID and CLIENT_SECRET".into(),
+                ));
+            }
+            Some(Err(e)) => return Err(AppError::Unavailable(e.clone())),
+            Some(Ok(c)) => c.clone(),
+        };
+        let seen = self.runs_finished.load(Ordering::SeqCst);
+        let mut slot = match self.running.try_lock() {
+            Ok(slot) => slot,
+            Err(_) => {
+                tracing::info!("a fetch is already running: waiting for it");
+                let slot = self.running.lock().await;
+                if self.runs_finished.load(Ordering::SeqCst) > seen
+                    && let Some(report) = slot.as_ref()
+                {
+                    return Ok(report.clone());
+                }
+                slot
+            }
+        };
+        let this = self.clone();
+        let run = tokio::spawn(async move { this.run(&client, hours, only, &*progress).await });
+        let report = run
+            .await
+            .map_err(|e| AppError::Unavailable(format!("the fetch task failed: {e}")))?;
+        *slot = Some(report.clone());
+        self.runs_finished.fetch_add(1, Ordering::SeqCst);
+        Ok(report)
+    }
+
+    async fn run(
+        &self,
+        client: &M365Client,
+        hours: u32,
+        only: Option<Source>,
+        progress: &dyn FetchProgress,
+    ) -> FetchReport {
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let names = names::Names::new(self.store.clone(), client.clone());
+        let wants = |s: Source| only.is_none() || only == Some(s);
+        let window = TimeDelta::hours(i64::from(hours));
+
+        let run_source = |name: &'static str| {
+            let names = &names;
+            async move {
+                let ctx = sink::Sink::new(
+                    name,
+                    self.store.clone(),
+                    self.normalizer.clone(),
+                    names,
+                    progress,
+                );
+                let result = match name {
+                    "directory" | "intune" => graph::run(&ctx, client, name, window).await,
+                    _ => unified::run(&ctx, client, window).await,
+                };
+                let report = ctx.finish(result);
+                self.record_health(name, started_at, &report).await;
+                progress.finished(name, &report);
+                (name, report, ctx.take_warnings())
+            }
+        };
+        let none = || async { None };
+        let (directory, intune, unified) = tokio::join!(
+            async {
+                if wants(Source::Directory) {
+                    Some(run_source("directory").await)
+                } else {
+                    none().await
+                }
+            },
+            async {
+                if wants(Source::Intune) {
+                    Some(run_source("intune").await)
+                } else {
+                    none().await
+                }
+            },
+            async {
+                if wants(Source::Unified) {
+                    Some(run_source("unified").await)
+                } else {
+                    none().await
+                }
+            },
+        );
+
+        let mut report = FetchReport {
+            started_at: Some(started_at),
+            ..FetchReport::default()
+        };
+        for (name, source, warnings) in [directory, intune, unified].into_iter().flatten() {
+            report.fetched += source.fetched;
+            report.stored += source.stored;
+            report.duplicates += source.duplicates;
+            report.warnings.extend(warnings);
+            if let Some(error) = &source.error {
+                report.warnings.push(format!("{name}: {error}"));
+            }
+            report.sources.insert(name.to_string(), source);
+        }
+        report.warnings.extend(names.take_warning());
+        report.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(
+            fetched = report.fetched,
+            stored = report.stored,
+            duplicates = report.duplicates,
+            warnings = report.warnings.len(),
+            ms = report.duration_ms,
+            "fetch finished"
+        );
+        report
+    }
+
+    async fn record_health(&self, name: &str, attempt: DateTime<Utc>, report: &SourceReport) {
+        let previous = match self.store.source_health().await {
+            Ok(all) => all.into_iter().find(|h| h.source == name),
+            Err(_) => None,
+        };
+        let ok = report.error.is_none();
+        let health = SourceHealth {
+            source: name.to_string(),
+            last_attempt: Some(attempt),
+            last_success: if ok {
+                Some(Utc::now())
+            } else {
+                previous.and_then(|p| p.last_success)
+            },
+            last_error: report.error.clone(),
+            last_count: report.fetched,
+        };
+        if let Err(e) = self.store.put_source_health(&health).await {
+            tracing::warn!(source = name, error = %e, "could not record source health");
+        }
+        // The names are aoc-server's metric names (it describes and exports them).
+        metrics::counter!("aoc_fetch_records_total", "source" => name.to_string())
+            .increment(report.fetched);
+        if !ok {
+            metrics::counter!("aoc_fetch_errors_total", "source" => name.to_string()).increment(1);
+        }
+    }
+}
+
+fn client_config(s: &M365Settings) -> M365Config {
+    let mut config = M365Config::new(
+        s.tenant_id.clone(),
+        s.client_id.clone(),
+        secrecy::SecretString::from(s.client_secret.expose_secret().to_owned()),
+    );
+    config.login_base_url = s.login_base_url.clone();
+    config.graph_base_url = s.graph_base_url.clone();
+    config.manage_base_url = s.manage_base_url.clone();
+    config.unified_content_types = s.unified_content_types.clone();
+    config.graph_min_interval = s.graph_min_interval;
+    config.max_attempts = s.max_attempts;
+    config.retry_base_delay = s.retry_base_delay;
+    config.blob_concurrency = s.blob_concurrency;
+    config
+}
+
+/// Where a source's next listing starts: its watermark minus `overlap`, or `window` back from
+/// `now` when it has none; never further back than [`MAX_FETCH_HOURS`].
+fn start_of(
+    watermark: Option<DateTime<Utc>>,
+    overlap: TimeDelta,
+    window: TimeDelta,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let floor = now - TimeDelta::hours(i64::from(MAX_FETCH_HOURS));
+    match watermark {
+        Some(w) => (w.min(now) - overlap).max(floor),
+        None => now - window,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn first_run_looks_back_the_window_and_later_runs_overlap_the_watermark() {
+        let now = t("2026-12-02T12:00:00Z");
+        let day = TimeDelta::hours(24);
+        assert_eq!(
+            start_of(None, GRAPH_OVERLAP, day, now),
+            t("2026-12-01T12:00:00Z")
+        );
+        let wm = Some(t("2026-12-02T11:00:00Z"));
+        assert_eq!(
+            start_of(wm, GRAPH_OVERLAP, day, now),
+            t("2026-12-02T10:00:00Z")
+        );
+        // a watermark from a clock that ran ahead is not trusted past now
+        let ahead = Some(t("2026-12-03T00:00:00Z"));
+        assert_eq!(
+            start_of(ahead, GRAPH_OVERLAP, day, now),
+            t("2026-12-02T11:00:00Z")
+        );
+        // a very old watermark is capped at the longest window
+        let old = Some(t("2025-01-01T00:00:00Z"));
+        assert_eq!(
+            start_of(old, GRAPH_OVERLAP, day, now),
+            now - TimeDelta::hours(720)
+        );
+    }
+
+    #[test]
+    fn hours_are_clamped() {
+        assert_eq!(Ingest::clamp_hours(None), 168);
+        assert_eq!(Ingest::clamp_hours(Some(0)), 1);
+        assert_eq!(Ingest::clamp_hours(Some(-5)), 1);
+        assert_eq!(Ingest::clamp_hours(Some(10_000)), 720);
+        assert_eq!(Ingest::clamp_hours(Some(24)), 24);
+    }
+
+    #[test]
+    fn all_failed_needs_every_source_failing() {
+        let mut r = FetchReport::default();
+        assert!(!r.all_failed());
+        r.sources.insert(
+            "a".into(),
+            SourceReport {
+                error: Some("x".into()),
+                ..Default::default()
+            },
+        );
+        assert!(r.all_failed());
+        r.sources.insert("b".into(), SourceReport::default());
+        assert!(!r.all_failed());
+    }
+}
