@@ -24,13 +24,16 @@
 //! a `pg_trgm` GIN index and a `tsvector` GIN index. Both compute the searchable text in Rust
 //! (see `text.rs`), so they agree on what matches.
 
+pub mod activity;
 mod codec;
 mod migrations;
 pub mod postgres;
+mod postgres_activity;
 mod sql;
 pub mod sqlite;
 mod text;
 
+pub use activity::{Activity, NewActivity};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -78,6 +81,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported DATABASE_URL: {0}")]
     UnsupportedUrl(String),
+    #[error("this store does not support {0}")]
+    Unsupported(&'static str),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -161,6 +166,18 @@ pub trait EventStore: Send + Sync + 'static {
     /// stores; run it after a large import or from the maintenance command, not per request.
     async fn optimize(&self) -> StoreResult<()> {
         Ok(())
+    }
+
+    /// Append to the activity log; returns the id the store gave the entry (greater than every
+    /// earlier one). The default refuses, for test doubles that do not keep a log.
+    async fn append_activity(&self, _entry: &NewActivity) -> StoreResult<i64> {
+        Err(StoreError::Unsupported("the activity log"))
+    }
+
+    /// The activity log newest first: entries with an id below `before` (all when None), at
+    /// most `limit`.
+    async fn list_activity(&self, _before: Option<i64>, _limit: u32) -> StoreResult<Vec<Activity>> {
+        Err(StoreError::Unsupported("the activity log"))
     }
 }
 

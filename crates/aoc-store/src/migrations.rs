@@ -11,17 +11,31 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// (version, description, SQL) in version order.
 type Script = (i64, &'static str, &'static str);
 
-const SQLITE: &[Script] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
+const SQLITE: &[Script] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "activity",
+        include_str!("../migrations/sqlite/0002_activity.sql"),
+    ),
+];
 
-const POSTGRES: &[Script] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const POSTGRES: &[Script] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "activity",
+        include_str!("../migrations/postgres/0002_activity.sql"),
+    ),
+];
 
 fn migrator(scripts: &[Script]) -> Migrator {
     Migrator::with_migrations(

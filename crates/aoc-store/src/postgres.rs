@@ -691,6 +691,18 @@ impl EventStore for PgStore {
         tx.commit().await?;
         Ok(())
     }
+
+    async fn append_activity(&self, entry: &crate::NewActivity) -> StoreResult<i64> {
+        crate::postgres_activity::append(&self.pool, entry).await
+    }
+
+    async fn list_activity(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::Activity>> {
+        crate::postgres_activity::list(&self.pool, before, limit).await
+    }
 }
 
 /// Encoded events with their JSON made safe for JSONB.

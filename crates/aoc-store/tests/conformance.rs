@@ -13,6 +13,10 @@ use aoc_store::{CachedName, EventStore, InsertOutcome, SourceHealth, StoreError}
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
+#[path = "conformance/activity.rs"]
+mod activity;
+use activity::*;
+
 // ---------------------------------------------------------------------------------------------
 // Harness
 
@@ -60,6 +64,9 @@ const CHECKS: &[Check] = checks![
     watermarks_round_trip,
     source_health_round_trips,
     name_cache_expires,
+    activity_appends_and_lists_newest_first,
+    activity_pages_by_id_cursor,
+    activity_keeps_odd_text,
 ];
 
 /// Run every check on fresh stores from `make`, each in its own task so one failure does not

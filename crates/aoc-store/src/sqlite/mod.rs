@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file in WAL mode, one writer connection (all writes go
 //! through it, in `BEGIN IMMEDIATE` transactions) and a pool of read-only readers.
 
+mod activity;
 mod query;
 mod state;
 mod write;
@@ -215,6 +216,18 @@ impl EventStore for SqliteStore {
 
     async fn optimize(&self) -> StoreResult<()> {
         self.merge_and_analyze().await
+    }
+
+    async fn append_activity(&self, entry: &crate::NewActivity) -> StoreResult<i64> {
+        activity::append(&self.writer, entry).await
+    }
+
+    async fn list_activity(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::Activity>> {
+        activity::list(&self.reader, before, limit).await
     }
 }
 
