@@ -5,8 +5,8 @@ import { formatLocal, formatUtc, resultKind } from './format.js';
 
 const MAX_TARGETS_SHOWN = 3;
 const MAX_TAGS_SHOWN = 4;
-const FIRST_CHUNK = 60; // about two screenfuls of dense rows
-const CHUNK = 110;
+const FIRST_CHUNK = 40; // a screenful and a half of dense rows at 860 px
+const CHUNK = 40;
 
 export class EventTable {
   /**

@@ -3,8 +3,10 @@
 //   AOC_UI_URL=http://127.0.0.1:8000 node --test tests/ui.test.mjs      (from web/)
 //
 // Drives Debian's chromium through playwright-core. Screenshots go to AOC_UI_SCREENSHOTS
-// (default ../target/ui-screenshots, relative to web/). Figures (page weight, time to render
-// 500 rows) are printed, not asserted: speed belongs to measurements, not to pass/fail.
+// (default ../target/ui-screenshots, relative to web/). Figures are printed: the first load's
+// transferred bytes (asserted under 150 KB: the budget is about bytes, which are deterministic)
+// and the time to render 500 rows with the longest main-thread task (printed only: timings
+// depend on the machine).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +23,8 @@ const SHOTS = process.env.AOC_UI_SCREENSHOTS
   : path.resolve(WEB_DIR, '../target/ui-screenshots');
 const CHROMIUM = process.env.AOC_CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const FIRST_LOAD_BUDGET = 150 * 1024;
+// 150 KB in the strict (decimal) sense.
+const FIRST_LOAD_BUDGET = 150 * 1000;
 
 let browser;
 /** Console errors, page errors and CSP violations of every page except those that expect them. */
@@ -72,7 +75,7 @@ async function openPage({ colorScheme = 'light', width = 1280, height = 860, exp
     window.__aocLongTasks = [];
     try {
       new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) window.__aocLongTasks.push(e.duration);
+        for (const e of list.getEntries()) window.__aocLongTasks.push({ start: e.startTime, duration: e.duration });
       }).observe({ type: 'longtask', buffered: true });
     } catch {
       // no long-task timing in this browser: the figure is reported as 0
@@ -198,17 +201,22 @@ function parseCsv(text) {
 
 test('the page loads under CSP, shows the newest events and stays within the weight budget', async () => {
   const page = await openPage();
+  // Bytes on the wire: responseBodySize is the encoded (compressed) size, plus the headers.
+  // Every request of the load counts, the first page of events included.
   const sizes = { assets: 0, api: 0, files: [] };
-  page.on('requestfinished', async (req) => {
-    const s = await req.sizes().catch(() => null);
-    if (!s) return;
-    const bytes = s.responseBodySize + s.responseHeadersSize;
-    const url = new URL(req.url());
-    if (url.pathname.startsWith('/api/')) sizes.api += bytes;
-    else {
-      sizes.assets += bytes;
-      sizes.files.push(`${url.pathname} ${s.responseBodySize}`);
-    }
+  const pending = [];
+  page.on('requestfinished', (req) => {
+    pending.push((async () => {
+      const s = await req.sizes().catch(() => null);
+      if (!s) return;
+      const res = await req.response().catch(() => null);
+      const encoding = (res && (await res.headerValue('content-encoding').catch(() => null))) || 'identity';
+      const bytes = s.responseBodySize + s.responseHeadersSize;
+      const url = new URL(req.url());
+      if (url.pathname.startsWith('/api/')) sizes.api += bytes;
+      else sizes.assets += bytes;
+      sizes.files.push(`${url.pathname}${url.search} ${s.responseBodySize} ${encoding}`);
+    })());
   });
   const res = await page.goto(`${BASE}/`);
   assert.equal(res.status(), 200);
@@ -226,10 +234,12 @@ test('the page loads under CSP, shows the newest events and stays within the wei
   assert.ok(await page.locator('#timeline svg rect').count() > 0, 'the timeline has bars');
   assert.ok(await page.locator('#f-service option').count() > 1, 'service options are loaded');
 
+  await Promise.all(pending);
+  const transferred = sizes.assets + sizes.api;
   const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
-  console.log(`first load transferred: assets ${kib(sizes.assets)} + API data ${kib(sizes.api)} (${ids.length} rows) = ${kib(sizes.assets + sizes.api)}`);
-  console.log(`  files: ${sizes.files.join(', ')}`);
-  assert.ok(sizes.assets < FIRST_LOAD_BUDGET, `assets of the first load are ${sizes.assets} B, budget ${FIRST_LOAD_BUDGET} B`);
+  console.log(`first load transferred: assets ${kib(sizes.assets)} + API data ${kib(sizes.api)} (${ids.length} rows) = ${kib(transferred)} (${transferred} B; budget ${FIRST_LOAD_BUDGET} B)`);
+  console.log(`  responses (path, body bytes, encoding): ${sizes.files.join(', ')}`);
+  assert.ok(transferred < FIRST_LOAD_BUDGET, `the first load transferred ${transferred} B, budget ${FIRST_LOAD_BUDGET} B`);
   await page.screenshot({ path: path.join(SHOTS, 'main.png') });
   await closePage(page);
 });
@@ -348,12 +358,21 @@ test('rendering 500 rows (measurement)', async () => {
         firstPainted: last('aoc:first-rows-painted'),
         allInserted: last('aoc:render-rows'),
         allPainted: last('aoc:render-rows-painted'),
-        longestTask: Math.max(0, ...(window.__aocLongTasks || [])),
+        // Tasks over 50 ms (the browser's long-task threshold), over the whole load and over the
+        // render alone (from the first row inserted to the last row painted).
+        longestTask: Math.max(0, ...(window.__aocLongTasks || []).map((t) => t.duration)),
+        longestRenderTask: (() => {
+          const start = performance.getEntriesByName('aoc:render-start').at(-1)?.startTime ?? 0;
+          const painted = performance.getEntriesByName('aoc:render-rows-painted').at(-1);
+          const end = painted ? painted.startTime + painted.duration : Infinity;
+          const during = (window.__aocLongTasks || []).filter((t) => t.start + t.duration > start && t.start < end);
+          return Math.max(0, ...during.map((t) => t.duration));
+        })(),
       };
     }));
   }
   const fmt = (k) => runs.map((r) => r[k]?.toFixed(0)).join(' / ');
-  console.log(`500 rows (${runs[0].rows} rendered; 3 page loads, ms): first screenful scripted ${fmt('firstScript')}, painted ${fmt('firstPainted')}; all rows inserted ${fmt('allInserted')}, painted ${fmt('allPainted')}; longest main-thread task of the load ${fmt('longestTask')}`);
+  console.log(`500 rows (${runs[0].rows} rendered; 3 page loads, ms): first screenful scripted ${fmt('firstScript')}, painted ${fmt('firstPainted')}; all rows inserted ${fmt('allInserted')}, painted ${fmt('allPainted')}; longest main-thread task while rendering ${fmt('longestRenderTask')}, of the whole load ${fmt('longestTask')} (0 = none over 50 ms)`);
   assert.equal(runs[0].rows, Math.min(500, await apiCount({})));
   await closePage(page);
 });
