@@ -47,10 +47,14 @@ export class Histogram {
     this.host.classList.add('is-loading');
   }
 
-  /** Show a histogram response (docs/API.md `GET /api/events/histogram`). */
-  show(data) {
+  /**
+   * Show a histogram response (docs/API.md `GET /api/events/histogram`). `fitToData`: the
+   * range has no start, so the axis begins at the first bar (the API rounds an open start down
+   * to a coarse boundary, which can leave days of empty axis before the oldest event).
+   */
+  show(data, { fitToData = false } = {}) {
     this.host.classList.remove('is-loading');
-    this.data = normalize(data);
+    this.data = normalize(data, fitToData);
     this.draw();
   }
 
@@ -158,7 +162,7 @@ export class Histogram {
   }
 }
 
-function normalize(data) {
+function normalize(data, fitToData) {
   const bucketMs = Math.max(1, Number(data?.bucket_seconds) || 3600) * 1000;
   const buckets = (Array.isArray(data?.buckets) ? data.buckets : [])
     .map((b) => ({ t: Date.parse(b.start), count: Number(b.count) || 0 }))
@@ -168,7 +172,9 @@ function normalize(data) {
   let t1 = Date.parse(data?.end);
   if (buckets.length) {
     // The buckets may start on a rounded edge before `start` and end after `end`.
-    t0 = Number.isNaN(t0) ? buckets[0].t : Math.min(t0, buckets[0].t);
+    const first = fitToData ? buckets.find((b) => b.count > 0) : null;
+    if (first) t0 = first.t;
+    else t0 = Number.isNaN(t0) ? buckets[0].t : Math.min(t0, buckets[0].t);
     const last = buckets[buckets.length - 1].t + bucketMs;
     t1 = Number.isNaN(t1) ? last : Math.max(t1, last);
   }

@@ -213,7 +213,8 @@ async function loadList(view) {
   histogram.loading();
   const buckets = Math.max(20, Math.min(150, Math.floor($('#timeline').clientWidth / 9)));
   api.histogram(filters, { buckets, signal }).then((d) => {
-    if (gen === state.gen) histogram.show(d);
+    // Without a start the span is the data's: the axis begins at the oldest bar.
+    if (gen === state.gen) histogram.show(d, { fitToData: !filters.start });
   }, (err) => {
     if (gen === state.gen && err.name !== 'AbortError') histogram.error(err.message);
   });
