@@ -98,12 +98,16 @@ export class Histogram {
     axis.append(svg('line', { x1: 0, x2: width, y1: PLOT_BOTTOM + 0.5, y2: PLOT_BOTTOM + 0.5 }));
     const withTime = span < 4 * 86400e3;
     const ticks = Math.max(2, Math.min(8, Math.floor(width / 140)));
+    let lastLabel = '';
     for (let i = 0; i <= ticks; i++) {
       const t = d.t0 + (span * i) / ticks;
       const anchor = i === 0 ? 'start' : i === ticks ? 'end' : 'middle';
       const tx = (width * i) / ticks;
       axis.append(svg('line', { x1: tx, x2: tx, y1: PLOT_BOTTOM, y2: PLOT_BOTTOM + 4 }));
-      axis.append(svg('text', { x: tx, y: HEIGHT - 4, 'text-anchor': anchor }, formatShort(new Date(t), withTime)));
+      // Date-only labels repeat when two ticks fall on one day: the second is left unlabelled.
+      const label = formatShort(new Date(t), withTime);
+      if (label !== lastLabel) axis.append(svg('text', { x: tx, y: HEIGHT - 4, 'text-anchor': anchor }, label));
+      lastLabel = label;
     }
     axis.append(svg('text', { x: 2, y: 10, class: 'h-max' }, `${formatNumber(d.max)} per ${bucketLabel(d.bucketMs)}`));
     this.selection = svg('rect', { class: 'h-selection', x: 0, y: 0, width: 0, height: PLOT_BOTTOM, visibility: 'hidden' });
