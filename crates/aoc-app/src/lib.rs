@@ -1,6 +1,7 @@
 //! The application layer: configuration, the ingest pipeline and the services that every front
 //! door (REST, web UI, MCP, CLI) calls.
 
+pub mod activity;
 pub mod caller;
 pub mod config;
 pub mod error;

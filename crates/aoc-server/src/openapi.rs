@@ -16,7 +16,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
     info(title = "AOC — Admin Operations Center", description = "Microsoft 365 admin audit logs: search, tag, comment, export."),
     paths(
         health, version, list_events, count_events, histogram, export, get_event, set_tags, add_comment,
-        filter_options, fetch_audit_logs, source_health, graph_webhook, config_features, config_auth, metrics
+        filter_options, fetch_audit_logs, source_health, activity, graph_webhook, config_features, config_auth, metrics
     ),
     modifiers(&BearerAuth),
     tags((name = "events"), (name = "ingest"), (name = "config"), (name = "operations"))
@@ -285,6 +285,36 @@ pub struct AuthConfig {
     tenant_id: String,
     client_id: String,
     issuer: String,
+    /// OpenID provider the UI signs in with (its discovery document is at
+    /// `{authority}/.well-known/openid-configuration`); empty when auth is off.
+    authority: String,
+    /// Scopes the UI asks for.
+    scopes: Vec<String>,
+}
+
+/// One entry of the activity log.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct ActivityEntry {
+    id: i64,
+    #[schema(format = DateTime)]
+    at: String,
+    /// Display name of who did it.
+    actor: String,
+    subject: Option<String>,
+    /// `tags.set`, `comment.add` or `fetch`.
+    action: String,
+    /// Event id acted on.
+    target: Option<String>,
+    #[schema(value_type = Object)]
+    detail: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct ActivityPage {
+    items: Vec<ActivityEntry>,
+    next_cursor: Option<String>,
 }
 
 /// The event filters every read path shares.
@@ -402,6 +432,15 @@ fn fetch_audit_logs() {}
     responses((status = 200, body = Vec<SourceHealth>), (status = 401, body = ErrorBody)))]
 #[allow(dead_code)]
 fn source_health() {}
+
+/// AOC's own write actions (tags, comments, fetches), newest first.
+#[utoipa::path(get, path = "/api/activity", tag = "operations", security(("bearer" = [])),
+    params(("limit" = Option<String>, Query, description = "entries per page, 1..200, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, body = ActivityPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+#[allow(dead_code)]
+fn activity() {}
 
 /// Microsoft Graph change notifications (validationToken echo; clientState checked).
 #[utoipa::path(post, path = "/api/webhooks/graph", tag = "ingest",

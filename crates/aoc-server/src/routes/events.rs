@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use aoc_app::AppContext;
+use aoc_app::activity::ActivityLog;
 use aoc_app::events::EventParams;
 use aoc_domain::{Event, FilterOptions, Page};
 
@@ -83,7 +84,11 @@ pub async fn set_tags(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TagsBody>,
 ) -> ApiResult<Json<Event>> {
-    Ok(Json(ctx.events.set_tags(&id, &body.tags, &caller).await?))
+    let event = ctx.events.set_tags(&id, &body.tags, &caller).await?;
+    ActivityLog::new(ctx.store().clone())
+        .tags_set(&caller, &event)
+        .await;
+    Ok(Json(event))
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,7 +102,9 @@ pub async fn add_comment(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CommentBody>,
 ) -> ApiResult<Json<Event>> {
-    Ok(Json(
-        ctx.events.add_comment(&id, &body.text, &caller).await?,
-    ))
+    let event = ctx.events.add_comment(&id, &body.text, &caller).await?;
+    ActivityLog::new(ctx.store().clone())
+        .comment_added(&caller, &event, &body.text)
+        .await;
+    Ok(Json(event))
 }

@@ -1,3 +1,4 @@
+pub mod activity;
 pub mod config;
 pub mod events;
 pub mod export;
