@@ -115,6 +115,7 @@ api_routes! {
     GET "/api/filter-options" => routes::events::filter_options,
     GET "/api/fetch-audit-logs" => routes::ingest::fetch,
     GET "/api/source-health" => routes::ingest::source_health,
+    GET "/api/activity" => routes::activity::list,
     POST "/api/webhooks/graph" => routes::webhooks::graph,
     GET "/api/config/features" => routes::config::features,
     GET "/api/config/auth" => routes::config::auth,
@@ -217,8 +218,21 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
             HeaderValue::from_static(HSTS),
         ));
     }
+    let csp = if settings.auth.enabled {
+        // A provider URL without a usable origin leaves the strict policy as is (sign-in then
+        // fails visibly in the browser instead of the policy being widened by accident).
+        middleware::csp_origin(&auth::authority(&settings.auth))
+            .map(|origin| middleware::csp_with_provider(&origin))
+            .and_then(|csp| HeaderValue::from_str(&csp).ok())
+            .unwrap_or_else(|| HeaderValue::from_static(middleware::CSP))
+    } else {
+        HeaderValue::from_static(middleware::CSP)
+    };
     Ok(app
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            csp,
+            middleware::security_headers,
+        ))
         // Outermost, so it compresses the final body, JSON errors included.
         .layer(compression::layer())
         .with_state(ctx))

@@ -1,5 +1,5 @@
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -50,13 +50,41 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'";
 
-pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
+/// The CSP with sign-in on: the UI also talks to the identity provider (discovery document,
+/// token endpoint), so its origin joins `connect-src` and `form-action`. Nothing else widens.
+pub fn csp_with_provider(provider_origin: &str) -> String {
+    CSP.replace(
+        "connect-src 'self';",
+        &format!("connect-src 'self' {provider_origin};"),
+    )
+    .replace(
+        "form-action 'self';",
+        &format!("form-action 'self' {provider_origin};"),
+    )
+}
+
+/// The origin (`scheme://host[:port]`) of an http(s) URL, fit to put in a CSP source list.
+pub fn csp_origin(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return None;
+    }
+    let origin = u.origin().ascii_serialization();
+    // A source expression must not carry CSP syntax (';', ',', quotes, spaces).
+    origin
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'.' | b'-' | b'[' | b']'))
+        .then_some(origin)
+}
+
+pub async fn security_headers(
+    State(csp): State<HeaderValue>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -67,4 +95,32 @@ pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_joins_connect_and_form_action_only() {
+        let csp = csp_with_provider("https://login.microsoftonline.com");
+        assert!(csp.contains("connect-src 'self' https://login.microsoftonline.com;"));
+        assert!(csp.contains("form-action 'self' https://login.microsoftonline.com;"));
+        assert!(csp.contains("script-src 'self';") && csp.contains("default-src 'self';"));
+        assert_eq!(csp.matches("login.microsoftonline.com").count(), 2);
+    }
+
+    #[test]
+    fn origins_of_provider_urls() {
+        assert_eq!(
+            csp_origin("https://login.microsoftonline.com/t/v2.0").as_deref(),
+            Some("https://login.microsoftonline.com")
+        );
+        assert_eq!(
+            csp_origin("http://127.0.0.1:9000/x/v2.0").as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(csp_origin("javascript:alert(1)"), None);
+        assert_eq!(csp_origin("not a url"), None);
+    }
 }

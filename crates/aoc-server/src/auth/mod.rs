@@ -42,6 +42,26 @@ pub fn discovery_url(settings: &AuthSettings, override_url: Option<&str>) -> Str
     )
 }
 
+/// The OpenID provider the UI signs in with: AUTH_ISSUER when set (its discovery document is
+/// at `{issuer}/.well-known/openid-configuration`), else Entra ID's v2.0 authority of
+/// AUTH_TENANT_ID.
+pub fn authority(settings: &AuthSettings) -> String {
+    if !settings.issuer.is_empty() {
+        return settings.issuer.trim_end_matches('/').to_string();
+    }
+    format!("{ENTRA_LOGIN_BASE}/{}/v2.0", settings.tenant_id)
+}
+
+/// What the UI asks for: sign-in (`openid profile`) and an access token for this API, whose
+/// app registration exposes the conventional delegated scope `access_as_user`.
+pub fn ui_scopes(settings: &AuthSettings) -> Vec<String> {
+    vec![
+        "openid".into(),
+        "profile".into(),
+        format!("api://{}/access_as_user", settings.client_id),
+    ]
+}
+
 /// Why a request was turned away. The variants map to responses; their detail is for logs.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
