@@ -2,9 +2,11 @@
 //! database, talked to over HTTP. One test binary (linking is the slow part on 2 cores).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod activity;
 mod api;
 mod auth;
 mod common;
 mod hardening;
 mod import;
+mod signin;
 mod ui_assets;
