@@ -22,11 +22,11 @@ CREATE TABLE events (
     search_short TEXT NOT NULL
 ) STRICT;
 
+-- `body`: the actor, targets and raw record JSON texts, newline separated and
+-- deflate-compressed by the store (see src/sqlite/body.rs): less than half the bytes.
 CREATE TABLE event_bodies (
     seq INTEGER PRIMARY KEY,
-    actor TEXT NOT NULL,
-    targets TEXT NOT NULL,
-    raw TEXT NOT NULL
+    body BLOB NOT NULL
 ) STRICT;
 
 -- Newest-first keyset pages. The per-filter indexes leave the id out (ties on a timestamp

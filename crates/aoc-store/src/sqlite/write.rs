@@ -5,6 +5,7 @@ use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 
 use aoc_domain::{Comment, Event};
 
+use super::body;
 use super::query::get_on;
 use crate::codec::{self, Encoded, micros};
 use crate::{InsertOutcome, StoreError, StoreResult};
@@ -108,19 +109,12 @@ async fn insert_bodies(tx: &mut SqliteConnection, rows: &[(i64, &Encoded<'_>)]) 
     let mut rest = rows;
     while !rest.is_empty() {
         let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
-        let sql = values_sql(
-            "INSERT INTO event_bodies (seq, actor, targets, raw)",
-            4,
-            chunk.len(),
-            "",
-        );
+        let sql = values_sql("INSERT INTO event_bodies (seq, body)", 2, chunk.len(), "");
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (seq, row) in chunk {
             q = q
                 .bind(*seq)
-                .bind(row.actor.as_str())
-                .bind(row.targets.as_str())
-                .bind(row.raw.as_str());
+                .bind(body::pack(&row.actor, &row.targets, &row.raw)?);
         }
         q.execute(&mut *tx).await?;
         let sql = values_sql(
