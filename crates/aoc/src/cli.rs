@@ -101,6 +101,9 @@ pub struct BenchArgs {
     /// Keep the benchmark databases (in target/bench) instead of deleting them.
     #[arg(long)]
     pub keep: bool,
+    /// Skip the embedded SQLite store (measure PostgreSQL only).
+    #[arg(long, requires = "postgres")]
+    pub no_sqlite: bool,
 }
 
 #[derive(Debug, Args)]

@@ -73,15 +73,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut all = Vec::new();
 
-    let sqlite_path = dir.join("bench-sqlite.db");
-    remove_sqlite_files(&sqlite_path);
-    let sqlite_url = format!("sqlite://{}", sqlite_path.display());
-    eprintln!("\n== SQLite ({})", sqlite_path.display());
-    let figures = bench_store(&sqlite_url, n, &dir, Disk::SqliteFile(&sqlite_path)).await;
-    if !args.keep {
+    if !args.no_sqlite {
+        let sqlite_path = dir.join("bench-sqlite.db");
         remove_sqlite_files(&sqlite_path);
+        let sqlite_url = format!("sqlite://{}", sqlite_path.display());
+        eprintln!("\n== SQLite ({})", sqlite_path.display());
+        let figures = bench_store(&sqlite_url, n, &dir, Disk::SqliteFile(&sqlite_path)).await;
+        if !args.keep {
+            remove_sqlite_files(&sqlite_path);
+        }
+        all.push(figures?);
     }
-    all.push(figures?);
 
     if let Some(admin_url) = &args.postgres {
         let db = format!("aoc_bench_{}", std::process::id());
