@@ -331,6 +331,8 @@ test('opening an event shows its fields, the decoded old -> new diff and the raw
   await page.screenshot({ path: path.join(SHOTS, 'panel.png') });
   await page.click('#panel .raw > summary');
   await page.waitForSelector('#panel .json .j-key');
+  // The raw record sits below the diff: scroll the panel so the screenshot shows it.
+  await page.evaluate(() => document.querySelector('#panel .raw > summary').scrollIntoView({ block: 'start' }));
   assert.ok(await page.locator('#panel .copy-raw').isVisible());
   await page.screenshot({ path: path.join(SHOTS, 'panel-raw.png') });
 
