@@ -20,6 +20,14 @@ export function setTokenGetter(getter) {
   tokenGetter = typeof getter === 'function' ? getter : () => null;
 }
 
+// Told about 401 and 403 answers, so sign-in (auth.js) can say "sign in again" or "no access"
+// once for the whole page instead of every panel showing its own error.
+let authErrorHandler = () => {};
+
+export function setAuthErrorHandler(handler) {
+  authErrorHandler = typeof handler === 'function' ? handler : () => {};
+}
+
 async function authHeaders() {
   const token = await tokenGetter();
   return token ? { Authorization: `Bearer ${token}` } : {};
@@ -61,6 +69,7 @@ async function request(method, path, { body, signal } = {}) {
     }
   }
   if (!res.ok) {
+    if (res.status === 401 || res.status === 403) authErrorHandler(res.status);
     const message = data && typeof data.error === 'string' && data.error
       ? data.error
       : `${res.status} ${res.statusText || 'error'}`;

@@ -9,6 +9,7 @@ import { EventPanel } from './panel.js';
 import { FilterBar } from './filters.js';
 import { SourceHealth } from './health.js';
 import { installKeyboard } from './keyboard.js';
+import { initAuth } from './auth.js';
 import { h, formatNumber, localZoneName } from './format.js';
 
 const $ = (sel) => document.querySelector(sel);
@@ -287,13 +288,16 @@ async function loadServerInfo() {
   const [version, features, auth] = await Promise.allSettled([api.version(), api.features(), api.authConfig()]);
   if (version.status === 'fulfilled' && version.value?.version) $('#version').textContent = `v${version.value.version}`;
   if (features.status === 'fulfilled') health.setConfigured(features.value?.fetch_configured);
-  // Sign-in comes later: api.js already sends a bearer token once a getter is installed
-  // (setTokenGetter). Until then a protected server answers 401 and the page shows that message.
+  // Sign-in itself is auth.js (initAuth, above); this only marks the page.
   if (auth.status === 'fulfilled' && auth.value?.auth_enabled) document.body.classList.add('auth-enabled');
 }
 
 $('#events th').title = `Local time (${localZoneName()}); hover a time for UTC`;
-show(currentView());
-loadFilterOptions();
-health.refresh();
-loadServerInfo();
+// With sign-in on, nothing is loaded until someone is signed in (auth.js shows the panel).
+const auth = await initAuth();
+if (!auth.enabled || auth.signedIn) {
+  show(currentView());
+  loadFilterOptions();
+  health.refresh();
+  loadServerInfo();
+}
