@@ -46,6 +46,9 @@ pub struct AuthSettings {
     pub issuer: String,
     pub allowed_roles: Vec<String>,
     pub allowed_groups: Vec<String>,
+    /// Scopes the web UI requests at sign-in (AUTH_SCOPES, separated by spaces or commas).
+    /// Empty: `openid profile api://{client_id}/access_as_user`.
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -239,6 +242,12 @@ impl Settings {
             issuer: env.string("AUTH_ISSUER", ""),
             allowed_roles: env.list("AUTH_ALLOWED_ROLES"),
             allowed_groups: env.list("AUTH_ALLOWED_GROUPS"),
+            scopes: env
+                .string("AUTH_SCOPES", "")
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
         };
         if auth.enabled {
             if auth.client_id.is_empty() {
@@ -363,6 +372,13 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.var, "GRAPH_BASE_URL");
+    }
+
+    #[test]
+    fn ui_scopes_split_on_spaces_or_commas() {
+        let s = settings(&[("AUTH_SCOPES", " openid, profile  api://x/Read.All ")]).unwrap();
+        assert_eq!(s.auth.scopes, ["openid", "profile", "api://x/Read.All"]);
+        assert!(settings(&[]).unwrap().auth.scopes.is_empty());
     }
 
     #[test]

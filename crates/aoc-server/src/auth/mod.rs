@@ -52,14 +52,22 @@ pub fn authority(settings: &AuthSettings) -> String {
     format!("{ENTRA_LOGIN_BASE}/{}/v2.0", settings.tenant_id)
 }
 
-/// What the UI asks for: sign-in (`openid profile`) and an access token for this API, whose
-/// app registration exposes the conventional delegated scope `access_as_user`.
+/// What the UI asks for: AUTH_SCOPES (with `openid`, which sign-in needs), else sign-in
+/// (`openid profile`) and an access token for this API, whose app registration exposes the
+/// conventional delegated scope `access_as_user`.
 pub fn ui_scopes(settings: &AuthSettings) -> Vec<String> {
-    vec![
-        "openid".into(),
-        "profile".into(),
-        format!("api://{}/access_as_user", settings.client_id),
-    ]
+    if settings.scopes.is_empty() {
+        return vec![
+            "openid".into(),
+            "profile".into(),
+            format!("api://{}/access_as_user", settings.client_id),
+        ];
+    }
+    let mut scopes = settings.scopes.clone();
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    scopes
 }
 
 /// Why a request was turned away. The variants map to responses; their detail is for logs.
@@ -298,7 +306,22 @@ mod tests {
             issuer: String::new(),
             allowed_roles: roles.iter().map(|s| s.to_string()).collect(),
             allowed_groups: groups.iter().map(|s| s.to_string()).collect(),
+            scopes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn authority_and_ui_scopes() {
+        let mut s = settings(&[], &[]);
+        assert_eq!(authority(&s), "https://login.microsoftonline.com/t/v2.0");
+        assert_eq!(
+            ui_scopes(&s),
+            ["openid", "profile", "api://c/access_as_user"]
+        );
+        s.issuer = "http://127.0.0.1:9/t/v2.0/".into();
+        assert_eq!(authority(&s), "http://127.0.0.1:9/t/v2.0");
+        s.scopes = vec!["api://c/AOC.Read".into()];
+        assert_eq!(ui_scopes(&s), ["openid", "api://c/AOC.Read"]);
     }
 
     #[test]
