@@ -40,6 +40,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         // The simulator does not throttle by rate, so the demo need not pace like Graph.
         ("GRAPH_MIN_INTERVAL_MS".into(), "20".into()),
     ]);
+    if std::env::var("UNIFIED_CONTENT_TYPES").is_err() {
+        overrides.insert(
+            "UNIFIED_CONTENT_TYPES".into(),
+            "Audit.AzureActiveDirectory,Audit.Exchange,Audit.SharePoint,Audit.General".into(),
+        );
+    }
     if std::env::var("FETCH_INTERVAL_MINUTES").is_err() {
         overrides.insert("FETCH_INTERVAL_MINUTES".into(), "5".into());
     }

@@ -54,6 +54,30 @@ impl TestApp {
         }
     }
 
+    /// A server over already-built settings (tests that tune fields no variable sets). The
+    /// database belongs in `dir`, which lives as long as the app.
+    pub async fn start_with_settings(dir: tempfile::TempDir, settings: Settings) -> Self {
+        let ctx = AppContext::open(settings).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server_ctx = ctx.clone();
+        tokio::spawn(async move {
+            aoc_server::launch(listener, server_ctx, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            base,
+            ctx,
+            http: reqwest::Client::new(),
+            _dir: dir,
+            stop: Some(tx),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -8,5 +8,6 @@ mod auth;
 mod common;
 mod hardening;
 mod import;
+mod ingest;
 mod signin;
 mod ui_assets;
