@@ -111,6 +111,11 @@ async fn sqlite_conformance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_conformance() {
     let Ok(base) = std::env::var("AOC_TEST_POSTGRES_URL") else {
+        // In CI a skipped backend would pass unseen: there, a missing URL is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but AOC_TEST_POSTGRES_URL is not: the PostgreSQL conformance run would be skipped"
+        );
         eprintln!("conformance: postgres skipped (AOC_TEST_POSTGRES_URL not set)");
         return;
     };
