@@ -18,7 +18,7 @@
 //! - results are newest first by (timestamp, id), ids compared bytewise; timestamps are
 //!   stored with microsecond precision.
 //!
-//! Storage: SQLite keeps filter/sort columns in `events` and the bulky JSON in
+//! Storage: SQLite keeps filter/sort columns in `events` and the bulky JSON (one deflate blob) in
 //! `event_bodies`, with an FTS5 trigram index (substring candidates, confirmed with `instr`)
 //! and an FTS5 word index over the raw words; PostgreSQL keeps one `events` table with JSONB,
 //! a `pg_trgm` GIN index and a `tsvector` GIN index. Both compute the searchable text in Rust
