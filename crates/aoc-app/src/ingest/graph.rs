@@ -37,12 +37,21 @@ pub(super) async fn run(
                 client.intune_audit_events_stream(from, to).boxed(),
             )
         };
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| e.to_string())?;
-        sink.put(kind, page.records)
-            .await
-            .map_err(|e| format!("cannot store events: {e}"))?;
+    let paged = async {
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| e.to_string())?;
+            sink.put(kind, page.records)
+                .await
+                .map_err(|e| format!("cannot store events: {e}"))?;
+        }
+        Ok::<(), String>(())
     }
+    .await;
+    // What was read is stored even when paging failed part-way (the watermark stays put).
+    sink.flush()
+        .await
+        .map_err(|e| format!("cannot store events: {e}"))?;
+    paged?;
     sink.store()
         .set_watermark(name, to)
         .await

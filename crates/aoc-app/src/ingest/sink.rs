@@ -1,18 +1,22 @@
 //! Where fetched records go: names resolved, normalized, stored in batches, counted.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use aoc_domain::{Normalizer, RecordKind};
+use aoc_domain::{Event, Normalizer, RecordKind};
 use aoc_store::{EventStore, StoreError};
 
 use super::names::Names;
 use super::{FetchProgress, SourceReport};
 
-/// Events per `insert_batch` call (a blob can hold thousands of records).
+/// Events per `insert_batch` call.
 const INSERT_BATCH: usize = 1000;
+/// Queued events are stored at least this often, so a slow source still shows progress (and
+/// a run cut short has stored most of what it read).
+const FLUSH_AFTER: Duration = Duration::from_secs(1);
 /// Normalization failures described one by one in the warnings; the rest are counted.
 const REJECT_DETAILS: u64 = 5;
 
@@ -25,6 +29,13 @@ pub struct SourceCounts {
     pub rejected: u64,
 }
 
+/// Normalized events not yet stored.
+struct Pending {
+    events: Vec<Event>,
+    /// When the queue was last emptied.
+    since: Instant,
+}
+
 /// One source's view of a fetch: shared by reference with the page and blob handlers, so the
 /// state lives behind short-held locks (never across an await).
 pub(super) struct Sink<'a> {
@@ -34,6 +45,7 @@ pub(super) struct Sink<'a> {
     names: &'a Names,
     progress: &'a dyn FetchProgress,
     counts: Mutex<SourceCounts>,
+    pending: Mutex<Pending>,
     warnings: Mutex<Vec<String>>,
     watermark: Mutex<Option<DateTime<Utc>>>,
 }
@@ -53,6 +65,10 @@ impl<'a> Sink<'a> {
             names,
             progress,
             counts: Mutex::default(),
+            pending: Mutex::new(Pending {
+                events: Vec::new(),
+                since: Instant::now(),
+            }),
             warnings: Mutex::default(),
             watermark: Mutex::default(),
         }
@@ -62,22 +78,59 @@ impl<'a> Sink<'a> {
         &*self.store
     }
 
-    /// Normalize and store one page or blob of raw records. Records that do not normalize
-    /// are counted and described; a store error stops the source (nothing is half-stored:
-    /// the watermark has not moved, so the next run reads these records again).
+    /// Normalize one page or blob of raw records and queue the events; they are stored in
+    /// batches of [`INSERT_BATCH`] (or after [`FLUSH_AFTER`]), because a transaction per
+    /// small blob costs more than the records in it. Records that do not normalize are
+    /// counted and described. Callers [`Sink::flush`] before moving a watermark, so nothing
+    /// behind a watermark is ever only queued.
     pub async fn put(&self, kind: RecordKind, records: Vec<Value>) -> Result<(), StoreError> {
         let fetched = records.len() as u64;
         let resolver = self.names.resolver_for(kind, &records).await;
-        let mut events = Vec::with_capacity(records.len());
         let mut rejected = Vec::new();
-        for raw in records {
-            match self
-                .normalizer
-                .normalize(kind, kind.fetched_source(), raw, &resolver)
-            {
-                Ok(event) => events.push(event),
-                Err(e) => rejected.push(e.to_string()),
+        let batch = {
+            // A poisoned lock only means a panic elsewhere; the queue itself is intact.
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            for raw in records {
+                match self
+                    .normalizer
+                    .normalize(kind, kind.fetched_source(), raw, &resolver)
+                {
+                    Ok(event) => pending.events.push(event),
+                    Err(e) => rejected.push(e.to_string()),
+                }
             }
+            if pending.events.len() >= INSERT_BATCH || pending.since.elapsed() >= FLUSH_AFTER {
+                pending.since = Instant::now();
+                std::mem::take(&mut pending.events)
+            } else {
+                Vec::new()
+            }
+        };
+        self.count(|counts| {
+            counts.fetched += fetched;
+            for reason in &rejected {
+                counts.rejected += 1;
+                if counts.rejected <= REJECT_DETAILS {
+                    self.warn(format!("a record could not be normalized: {reason}"));
+                }
+            }
+        });
+        self.insert(batch).await
+    }
+
+    /// Store every queued event.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let batch = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.since = Instant::now();
+            std::mem::take(&mut pending.events)
+        };
+        self.insert(batch).await
+    }
+
+    async fn insert(&self, events: Vec<Event>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
         }
         let (mut stored, mut duplicates) = (0, 0);
         for batch in events.chunks(INSERT_BATCH) {
@@ -85,23 +138,22 @@ impl<'a> Sink<'a> {
             stored += outcome.new;
             duplicates += outcome.duplicates;
         }
-        let counts = {
-            let Ok(mut counts) = self.counts.lock() else {
-                return Ok(());
-            };
-            for reason in &rejected {
-                counts.rejected += 1;
-                if counts.rejected <= REJECT_DETAILS {
-                    self.warn(format!("a record could not be normalized: {reason}"));
-                }
-            }
-            counts.fetched += fetched;
+        self.count(|counts| {
             counts.stored += stored;
             counts.duplicates += duplicates;
+        });
+        Ok(())
+    }
+
+    fn count(&self, change: impl FnOnce(&mut SourceCounts)) {
+        let counts = {
+            let Ok(mut counts) = self.counts.lock() else {
+                return;
+            };
+            change(&mut counts);
             *counts
         };
         self.progress.update(self.name, &counts);
-        Ok(())
     }
 
     /// A warning for the fetch result, prefixed with the source.

@@ -68,14 +68,18 @@ async fn content_type_run(
             tracing::info!("{warning}");
         }
     }
-    let report = client
+    let fetched = client
         .fetch_blobs(
             listing.blobs,
             client.config().blob_concurrency,
             |blob: BlobContent| sink.put(RecordKind::Unified, blob.records),
         )
+        .await;
+    // What was read is stored even when a download failed (the watermark stays put).
+    sink.flush()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("cannot store events: {e}"))?;
+    let report = fetched.map_err(|e| e.to_string())?;
     for skipped in &report.skipped {
         let why = match &skipped.reason {
             SkipReason::Expired { expired_at } => format!("it expired at {expired_at}"),
