@@ -920,7 +920,18 @@ async fn send_case(
         req = req.header("authorization", v);
     }
     let what = format!("{method} {url}");
-    match req.send().await {
+    // A pooled keep-alive connection can be closed by the server just as the client reuses it
+    // (a client-side race, seen on a loaded machine): send once more on a fresh connection. A
+    // request that really breaks the server breaks it the second time too.
+    let retry = req.try_clone();
+    let sent = match req.send().await {
+        Err(e) if !e.is_builder() => match retry {
+            Some(again) => again.send().await,
+            None => Err(e),
+        },
+        other => other,
+    };
+    match sent {
         Ok(res) => {
             let status = res.status().as_u16();
             let ct = header(&res, "content-type");
