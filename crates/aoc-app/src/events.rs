@@ -303,13 +303,19 @@ impl EventService {
         };
         let span = (end - start).num_seconds().max(60);
         let bucket_seconds = bucket_seconds_for(span, target_buckets.clamp(1, 500));
-        let buckets = self
+        let buckets: Vec<HistogramBucket> = self
             .store
             .histogram(&query, bucket_seconds)
             .await?
             .into_iter()
             .map(|(start, count)| HistogramBucket { start, count })
             .collect();
+        // An open range starts where the data does, not at the coarse pass's week edge (which
+        // would draw up to a week of empty axis).
+        let start = match (query.start, buckets.first()) {
+            (None, Some(first)) => first.start.max(start),
+            _ => start,
+        };
         Ok(Histogram {
             bucket_seconds,
             start: Some(start),

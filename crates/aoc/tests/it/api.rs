@@ -428,6 +428,20 @@ async fn count_histogram_and_export_follow_the_filters() {
     assert_eq!(total, 5);
     assert_eq!(body["bucket_seconds"], 1800);
 
+    // Open-ended: the range starts at the oldest event's bucket (2026-03-02 09:15), not at a
+    // coarse week edge before it.
+    let (status, body) = app
+        .get_json("/api/events/histogram?end=2026-03-03T00:00:00Z")
+        .await;
+    assert_eq!(status, 200);
+    let start = chrono::DateTime::parse_from_rfc3339(body["start"].as_str().unwrap()).unwrap();
+    let oldest = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:15:27Z").unwrap();
+    let bucket = body["bucket_seconds"].as_i64().unwrap();
+    assert!(
+        start <= oldest && (oldest - start).num_seconds() < bucket,
+        "{body}"
+    );
+
     let res = app
         .http
         .get(app.url("/api/events/export?format=csv&service=Exchange"))
