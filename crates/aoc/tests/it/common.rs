@@ -25,45 +25,34 @@ impl TestApp {
     }
 
     pub async fn start_with(vars: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        map.entry("DATABASE_URL".into())
-            .or_insert_with(|| format!("sqlite://{}", dir.path().join("aoc.db").display()));
-        let settings = Settings::from_map(&map).unwrap();
-        let ctx = AppContext::open(settings).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server_ctx = ctx.clone();
-        tokio::spawn(async move {
-            aoc_server::launch(listener, server_ctx, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Self {
-            base,
-            ctx,
-            http: reqwest::Client::new(),
-            _dir: dir,
-            stop: Some(tx),
-        }
+        Self::start_with_options(vars, aoc_server::ServerOptions::from_env().unwrap()).await
     }
 
     /// A server over already-built settings (tests that tune fields no variable sets). The
     /// database belongs in `dir`, which lives as long as the app.
     pub async fn start_with_settings(dir: tempfile::TempDir, settings: Settings) -> Self {
+        Self::serve(
+            dir,
+            settings,
+            aoc_server::ServerOptions::from_env().unwrap(),
+        )
+        .await
+    }
+
+    /// The one place a test server starts: open the store, listen on 127.0.0.1:0, serve until
+    /// the app is dropped.
+    async fn serve(
+        dir: tempfile::TempDir,
+        settings: Settings,
+        options: aoc_server::ServerOptions,
+    ) -> Self {
         let ctx = AppContext::open(settings).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server_ctx = ctx.clone();
         tokio::spawn(async move {
-            aoc_server::launch(listener, server_ctx, async move {
+            aoc_server::launch_with(listener, server_ctx, options, async move {
                 let _ = rx.await;
             })
             .await
@@ -121,25 +110,7 @@ impl TestApp {
         map.entry("DATABASE_URL".into())
             .or_insert_with(|| format!("sqlite://{}", dir.path().join("aoc.db").display()));
         let settings = Settings::from_map(&map).unwrap();
-        let ctx = AppContext::open(settings).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server_ctx = ctx.clone();
-        tokio::spawn(async move {
-            aoc_server::launch_with(listener, server_ctx, options, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Self {
-            base,
-            ctx,
-            http: reqwest::Client::new(),
-            _dir: dir,
-            stop: Some(tx),
-        }
+        Self::serve(dir, settings, options).await
     }
 
     /// GET with an `Authorization: Bearer` header: (status, body, WWW-Authenticate).
