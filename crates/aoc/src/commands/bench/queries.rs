@@ -26,6 +26,17 @@ impl QueryResult {
     pub fn percentile_ms(&self, p: f64) -> f64 {
         percentile(&self.latencies, p).as_secs_f64() * 1000.0
     }
+
+    /// One progress line while the bench runs.
+    fn print_progress(&self) {
+        eprintln!(
+            "    {:<32} p50 {:>7.1} ms  p95 {:>7.1} ms  ({:.0} items/page)",
+            self.label,
+            self.percentile_ms(50.0),
+            self.percentile_ms(95.0),
+            self.mean_items
+        );
+    }
 }
 
 /// Nearest-rank percentile of unsorted samples.
@@ -171,13 +182,7 @@ pub async fn run(
             latencies,
             mean_items: items as f64 / per_shape.max(1) as f64,
         };
-        eprintln!(
-            "    {:<32} p50 {:>7.1} ms  p95 {:>7.1} ms  ({:.0} items/page)",
-            r.label,
-            r.percentile_ms(50.0),
-            r.percentile_ms(95.0),
-            r.mean_items
-        );
+        r.print_progress();
         results.push(r);
     }
 
@@ -218,13 +223,7 @@ pub async fn run(
             latencies,
             mean_items: items as f64 / per_shape.max(1) as f64,
         };
-        eprintln!(
-            "    {:<32} p50 {:>7.1} ms  p95 {:>7.1} ms  ({:.0} items/page)",
-            r.label,
-            r.percentile_ms(50.0),
-            r.percentile_ms(95.0),
-            r.mean_items
-        );
+        r.print_progress();
         results.push(r);
     }
     Ok(results)
