@@ -52,6 +52,17 @@ pub struct DemoUser {
     pub about: &'static str,
 }
 
+impl DemoUser {
+    /// The roles as people read them ("no roles" when there are none).
+    pub fn roles_label(&self) -> String {
+        if self.roles.is_empty() {
+            "no roles".to_string()
+        } else {
+            self.roles.join(", ")
+        }
+    }
+}
+
 pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         key: "admin",

@@ -319,11 +319,7 @@ pub(crate) async fn authorize_page(
     let buttons: String = DEMO_USERS
         .iter()
         .map(|u| {
-            let roles = if u.roles.is_empty() {
-                "no roles".to_string()
-            } else {
-                u.roles.join(", ")
-            };
+            let roles = u.roles_label();
             format!(
                 "<button type=\"submit\" name=\"user\" value=\"{key}\" data-user=\"{key}\"><strong>{name}</strong><span>{upn}</span><span>{roles}</span><em>{about}</em></button>",
                 key = escape(u.key),

@@ -37,11 +37,7 @@ pub fn describe_users() -> String {
     DEMO_USERS
         .iter()
         .map(|u| {
-            let roles = if u.roles.is_empty() {
-                "no roles".to_string()
-            } else {
-                u.roles.join(", ")
-            };
+            let roles = u.roles_label();
             format!(
                 "    {:<12} {} <{}> [{}]: {}",
                 u.key, u.name, u.username, roles, u.about
