@@ -235,29 +235,16 @@ impl Ingest {
                 (name, report, ctx.take_warnings())
             }
         };
-        let none = || async { None };
+        let maybe = |source: Source, name: &'static str| {
+            let run = run_source(name);
+            async move { if wants(source) { Some(run.await) } else { None } }
+        };
+        // The three sources run side by side: Graph and the Management API are separate
+        // services, and the store serializes the writes anyway.
         let (directory, intune, unified) = tokio::join!(
-            async {
-                if wants(Source::Directory) {
-                    Some(run_source("directory").await)
-                } else {
-                    none().await
-                }
-            },
-            async {
-                if wants(Source::Intune) {
-                    Some(run_source("intune").await)
-                } else {
-                    none().await
-                }
-            },
-            async {
-                if wants(Source::Unified) {
-                    Some(run_source("unified").await)
-                } else {
-                    none().await
-                }
-            },
+            maybe(Source::Directory, "directory"),
+            maybe(Source::Intune, "intune"),
+            maybe(Source::Unified, "unified"),
         );
 
         let mut report = FetchReport {
