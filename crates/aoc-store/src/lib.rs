@@ -26,6 +26,7 @@
 
 pub mod activity;
 mod codec;
+mod in_flight;
 mod migrations;
 pub mod postgres;
 mod postgres_activity;
@@ -34,6 +35,7 @@ pub mod sqlite;
 mod text;
 
 pub use activity::{Activity, NewActivity};
+pub use in_flight::{DEFAULT_DEPTH as DEFAULT_INSERTS_IN_FLIGHT, InFlight};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -83,6 +85,9 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("this store does not support {0}")]
     Unsupported(&'static str),
+    /// A background insert ([`InFlight`]) panicked or was cancelled.
+    #[error("an insert task ended abnormally: {0}")]
+    Task(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -34,6 +34,9 @@ const JSON_COLUMNS: [&str; 6] = [
 ];
 /// PostgreSQL's unique_violation.
 const UNIQUE_VIOLATION: &str = "23505";
+const DEADLOCK_DETECTED: &str = "40P01";
+/// Tries per batch when it deadlocks with another batch in flight.
+const INSERT_ATTEMPTS: u32 = 3;
 
 /// Microseconds since the epoch of a timestamptz expression (exact on PostgreSQL 14+).
 fn micros_of(expr: &str) -> String {
@@ -53,6 +56,61 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
+    /// One attempt at storing a batch, in one transaction.
+    async fn insert_encoded(&self, encoded: &[PgEncoded<'_>]) -> StoreResult<InsertOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let mut new = 0u64;
+        for chunk in encoded.chunks(BULK_ROWS) {
+            let cols = Columns::new(chunk.iter());
+            // WITH ORDINALITY + ORDER BY: within a batch the first of two duplicates wins.
+            new += sqlx::query(
+                "INSERT INTO events (id, dedupe_key, source, ts, service, operation, result, \
+                 actor_display, actor, target_displays, targets, display_summary, raw, tags, \
+                 comments, search_short, raw_words) \
+                 SELECT u.id, u.dedupe_key, u.source, u.ts::timestamptz, u.service, \
+                 u.operation, u.result, u.actor_display, u.actor::jsonb, \
+                 u.target_displays::jsonb, u.targets::jsonb, u.display_summary, u.raw::jsonb, \
+                 u.tags::jsonb, u.comments::jsonb, u.search_short, \
+                 u.raw_words::tsvector \
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                   $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+                   $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], \
+                   $17::text[]) WITH ORDINALITY \
+                 AS u(id, dedupe_key, source, ts, service, operation, result, actor_display, \
+                   actor, target_displays, targets, display_summary, raw, tags, comments, \
+                   search_short, raw_words, ord) \
+                 ORDER BY u.ord \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(cols.id)
+            .bind(cols.dedupe_key)
+            .bind(cols.source)
+            .bind(cols.ts)
+            .bind(cols.service)
+            .bind(cols.operation)
+            .bind(cols.result)
+            .bind(cols.actor_display)
+            .bind(cols.actor)
+            .bind(cols.target_displays)
+            .bind(cols.targets)
+            .bind(cols.display_summary)
+            .bind(cols.raw)
+            .bind(cols.tags)
+            .bind(cols.comments)
+            .bind(cols.search_short)
+            .bind(cols.raw_words)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        let total = u64::try_from(encoded.len()).unwrap_or(u64::MAX);
+        Ok(InsertOutcome {
+            new,
+            duplicates: total.saturating_sub(new),
+        })
+    }
+
     /// Connect to `url` (`postgres://...`) and apply migrations.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let options: PgConnectOptions = url.parse()?;
@@ -334,57 +392,22 @@ impl EventStore for PgStore {
             return Ok(InsertOutcome::default());
         }
         let encoded = encode_all(events)?;
-        let mut tx = self.pool.begin().await?;
-        let mut new = 0u64;
-        for chunk in encoded.chunks(BULK_ROWS) {
-            let cols = Columns::new(chunk.iter());
-            // WITH ORDINALITY + ORDER BY: within a batch the first of two duplicates wins.
-            new += sqlx::query(
-                "INSERT INTO events (id, dedupe_key, source, ts, service, operation, result, \
-                 actor_display, actor, target_displays, targets, display_summary, raw, tags, \
-                 comments, search_short, raw_words) \
-                 SELECT u.id, u.dedupe_key, u.source, u.ts::timestamptz, u.service, \
-                 u.operation, u.result, u.actor_display, u.actor::jsonb, \
-                 u.target_displays::jsonb, u.targets::jsonb, u.display_summary, u.raw::jsonb, \
-                 u.tags::jsonb, u.comments::jsonb, u.search_short, \
-                 u.raw_words::tsvector \
-                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                   $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-                   $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], \
-                   $17::text[]) WITH ORDINALITY \
-                 AS u(id, dedupe_key, source, ts, service, operation, result, actor_display, \
-                   actor, target_displays, targets, display_summary, raw, tags, comments, \
-                   search_short, raw_words, ord) \
-                 ORDER BY u.ord \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(cols.id)
-            .bind(cols.dedupe_key)
-            .bind(cols.source)
-            .bind(cols.ts)
-            .bind(cols.service)
-            .bind(cols.operation)
-            .bind(cols.result)
-            .bind(cols.actor_display)
-            .bind(cols.actor)
-            .bind(cols.target_displays)
-            .bind(cols.targets)
-            .bind(cols.display_summary)
-            .bind(cols.raw)
-            .bind(cols.tags)
-            .bind(cols.comments)
-            .bind(cols.search_short)
-            .bind(cols.raw_words)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let mut attempt = 1;
+        loop {
+            match self.insert_encoded(&encoded).await {
+                // Two batches in flight that hold the same re-delivered records in a
+                // different order can each wait for the other's uncommitted row; PostgreSQL
+                // aborts one. Nothing of it was stored, so it runs again.
+                Err(StoreError::Database(sqlx::Error::Database(e)))
+                    if e.code().as_deref() == Some(DEADLOCK_DETECTED)
+                        && attempt < INSERT_ATTEMPTS =>
+                {
+                    attempt += 1;
+                    tracing::debug!(attempt, "insert batch deadlocked with another; retrying");
+                }
+                other => return other,
+            }
         }
-        tx.commit().await?;
-        let total = u64::try_from(events.len()).unwrap_or(u64::MAX);
-        Ok(InsertOutcome {
-            new,
-            duplicates: total.saturating_sub(new),
-        })
     }
 
     async fn update_events(&self, events: &[Event]) -> StoreResult<u64> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aoc_domain::{Comment, Cursor, Event, EventQuery, FilterOptions, Source};
-use aoc_store::{CachedName, EventStore, InsertOutcome, SourceHealth, StoreError};
+use aoc_store::{CachedName, EventStore, InFlight, InsertOutcome, SourceHealth, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
@@ -34,6 +34,7 @@ const CHECKS: &[Check] = checks![
     backend_answers_ping,
     insert_counts_new_and_duplicates,
     duplicates_within_one_batch,
+    overlapping_batches_in_flight_store_each_event_once,
     get_round_trips_every_field,
     each_exact_filter_alone,
     exact_filters_combined,
@@ -262,6 +263,42 @@ async fn backend_answers_ping(store: Store) {
     assert!(page.items.is_empty());
     assert_eq!(page.next_cursor, None);
     assert_eq!(insert(&store, &[]).await, InsertOutcome::default());
+}
+
+/// Batches in flight together that re-deliver each other's events, in opposite orders (which
+/// can make two PostgreSQL transactions wait on each other): every event is stored once and
+/// the outcomes add up.
+async fn overlapping_batches_in_flight_store_each_event_once(store: Store) {
+    const BATCHES: i64 = 12;
+    const FRESH: i64 = 40;
+    let mut writes = InFlight::new(store.clone(), 4);
+    let mut early = InsertOutcome::default();
+    for b in 0..BATCHES {
+        let mut batch: Vec<Event> = (0..FRESH)
+            .map(|i| event(&format!("e{}", b * FRESH + i), b * FRESH + i))
+            .collect();
+        if b > 0 {
+            // The previous batch's events again, newest first.
+            batch.extend(
+                ((b - 1) * FRESH..b * FRESH)
+                    .rev()
+                    .map(|i| event(&format!("e{i}"), i)),
+            );
+        }
+        if let Some(o) = writes.submit(batch).await.unwrap() {
+            early.new += o.new;
+            early.duplicates += o.duplicates;
+        }
+    }
+    let rest = writes.finish().await.unwrap();
+    let unique = u64::try_from(BATCHES * FRESH).unwrap();
+    assert_eq!(early.new + rest.new, unique);
+    assert_eq!(
+        early.duplicates + rest.duplicates,
+        u64::try_from((BATCHES - 1) * FRESH).unwrap()
+    );
+    assert_eq!(store.count().await.unwrap(), unique);
+    assert_eq!(ids(&store, &text("e0")).await, strs(&["e0"]));
 }
 
 async fn insert_counts_new_and_duplicates(store: Store) {

@@ -104,6 +104,14 @@ pub struct BenchArgs {
     /// Skip the embedded SQLite store (measure PostgreSQL only).
     #[arg(long, requires = "postgres")]
     pub no_sqlite: bool,
+    /// Measure ingest, memory during ingest and disk use only (no server, no queries): the
+    /// quick loop when working on the write path.
+    #[arg(long)]
+    pub ingest_only: bool,
+    /// `insert_batch` calls kept running at once during ingest (the importer uses 2; 1 gives
+    /// the one-at-a-time figures to compare with).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub in_flight: u16,
 }
 
 #[derive(Debug, Args)]

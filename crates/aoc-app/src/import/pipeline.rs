@@ -2,7 +2,8 @@
 //!
 //! A blocking thread reads the files and normalizes their records (CPU work that should not
 //! run on the async runtime), sending chunks of events through a bounded channel; the async side
-//! stores them in batches of [`INSERT_BATCH`]. The channel's bound is what keeps a fast reader
+//! stores them in batches of [`INSERT_BATCH`], two at a time ([`InFlight`]: one is encoded while
+//! the database stores the other). The channel's bound is what keeps a fast reader
 //! from running ahead of the database.
 
 use std::fmt;
@@ -15,7 +16,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use aoc_domain::{Event, NoResolver, Normalizer, RecordKind, Source};
-use aoc_store::EventStore;
+use aoc_store::{DEFAULT_INSERTS_IN_FLIGHT, EventStore, InFlight, InsertOutcome};
 
 use super::detect::FileFormat;
 use super::error::ImportError;
@@ -82,6 +83,13 @@ pub struct ImportCounts {
     pub rejected: u64,
 }
 
+impl ImportCounts {
+    fn add(&mut self, stored: InsertOutcome) {
+        self.new += stored.new;
+        self.duplicates += stored.duplicates;
+    }
+}
+
 /// Progress of an import (the CLI draws a progress bar). Called from the importing task; every
 /// method has a no-op default.
 pub trait ImportProgress: Send + Sync {
@@ -142,6 +150,7 @@ pub async fn import_paths(
     let mut report = ImportReport::default();
     let stored = async {
         let mut pending: Vec<Event> = Vec::with_capacity(INSERT_BATCH);
+        let mut writes = InFlight::new(store.clone(), DEFAULT_INSERTS_IN_FLIGHT);
         let mut bytes_done = 0;
         while let Some(message) = rx.recv().await {
             match message {
@@ -162,7 +171,9 @@ pub async fn import_paths(
                     pending.extend(chunk.events);
                     while pending.len() >= INSERT_BATCH {
                         let batch: Vec<Event> = pending.drain(..INSERT_BATCH).collect();
-                        store_batch(&*store, &batch, &mut counts).await?;
+                        if let Some(outcome) = writes.submit(batch).await? {
+                            counts.add(outcome);
+                        }
                     }
                     progress.update(&counts);
                 }
@@ -182,10 +193,13 @@ pub async fn import_paths(
                 }
             }
         }
-        if !pending.is_empty() {
-            store_batch(&*store, &pending, &mut counts).await?;
-            progress.update(&counts);
+        if !pending.is_empty()
+            && let Some(outcome) = writes.submit(pending).await?
+        {
+            counts.add(outcome);
         }
+        counts.add(writes.finish().await?);
+        progress.update(&counts);
         Ok::<(), ImportError>(())
     }
     .await;
@@ -203,17 +217,6 @@ pub async fn import_paths(
     report.duplicates = counts.duplicates;
     report.rejected = counts.rejected;
     Ok(report)
-}
-
-async fn store_batch(
-    store: &dyn EventStore,
-    batch: &[Event],
-    counts: &mut ImportCounts,
-) -> Result<(), ImportError> {
-    let outcome = store.insert_batch(batch).await?;
-    counts.new += outcome.new;
-    counts.duplicates += outcome.duplicates;
-    Ok(())
 }
 
 /// Each path: its format and size, or the error that stops the import before it begins.

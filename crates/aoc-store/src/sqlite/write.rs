@@ -44,14 +44,17 @@ pub(super) async fn insert_batch(
     if events.is_empty() {
         return Ok(InsertOutcome::default());
     }
-    let encoded: Vec<Encoded<'_>> = events.iter().map(Encoded::new).collect::<Result<_, _>>()?;
+    // Encoding and compression happen before the writer is taken, so with two batches in
+    // flight one is prepared while the other is written. A duplicate's body is packed for
+    // nothing, which costs less than a second pass would.
+    let encoded: Vec<Prepared<'_>> = events.iter().map(Prepared::new).collect::<Result<_, _>>()?;
     let mut tx = writer.begin_with(BEGIN).await?;
     // Rows get their seq from us (above any stored one: this is the only writer), so the
     // seqs the insert returns say which events were new.
     let base: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) + 1 FROM events")
         .fetch_one(&mut *tx)
         .await?;
-    let mut inserted: Vec<(i64, &Encoded<'_>)> = Vec::with_capacity(encoded.len());
+    let mut inserted: Vec<(i64, &Prepared<'_>)> = Vec::with_capacity(encoded.len());
     let mut rest = encoded.as_slice();
     let mut next_seq = base;
     while !rest.is_empty() {
@@ -65,6 +68,7 @@ pub(super) async fn insert_batch(
         );
         let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
         for (row, seq) in chunk.iter().zip(next_seq..) {
+            let row = &row.encoded;
             let e = row.event;
             q = q
                 .bind(seq)
@@ -104,17 +108,32 @@ pub(super) async fn insert_batch(
     })
 }
 
+/// An event encoded for its row, with its compressed body.
+struct Prepared<'a> {
+    encoded: Encoded<'a>,
+    body: Vec<u8>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(event: &'a Event) -> StoreResult<Self> {
+        let encoded = Encoded::new(event)?;
+        let body = body::pack(&encoded.actor, &encoded.targets, &encoded.raw)?;
+        Ok(Self { encoded, body })
+    }
+}
+
 /// Write the bodies and raw words of rows just inserted into `events`.
-async fn insert_bodies(tx: &mut SqliteConnection, rows: &[(i64, &Encoded<'_>)]) -> StoreResult<()> {
+async fn insert_bodies(
+    tx: &mut SqliteConnection,
+    rows: &[(i64, &Prepared<'_>)],
+) -> StoreResult<()> {
     let mut rest = rows;
     while !rest.is_empty() {
         let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
         let sql = values_sql("INSERT INTO event_bodies (seq, body)", 2, chunk.len(), "");
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (seq, row) in chunk {
-            q = q
-                .bind(*seq)
-                .bind(body::pack(&row.actor, &row.targets, &row.raw)?);
+            q = q.bind(*seq).bind(row.body.as_slice());
         }
         q.execute(&mut *tx).await?;
         let sql = values_sql(
@@ -125,7 +144,7 @@ async fn insert_bodies(tx: &mut SqliteConnection, rows: &[(i64, &Encoded<'_>)]) 
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (seq, row) in chunk {
-            q = q.bind(*seq).bind(row.raw_words.as_str());
+            q = q.bind(*seq).bind(row.encoded.raw_words.as_str());
         }
         q.execute(&mut *tx).await?;
         rest = tail;
@@ -137,10 +156,11 @@ pub(super) async fn update_events(writer: &SqlitePool, events: &[Event]) -> Stor
     if events.is_empty() {
         return Ok(0);
     }
-    let encoded: Vec<Encoded<'_>> = events.iter().map(Encoded::new).collect::<Result<_, _>>()?;
+    let prepared: Vec<Prepared<'_>> = events.iter().map(Prepared::new).collect::<Result<_, _>>()?;
     let mut tx = writer.begin_with(BEGIN).await?;
     let mut changed = 0u64;
-    for row in &encoded {
+    for prepared in &prepared {
+        let row = &prepared.encoded;
         let e = row.event;
         // A new dedupe key that another event already holds would violate uniqueness: such
         // an event is left as it is (the caller deletes the duplicate first).
@@ -174,7 +194,7 @@ pub(super) async fn update_events(writer: &SqlitePool, events: &[Event]) -> Stor
             .bind(seq)
             .execute(&mut *tx)
             .await?;
-        insert_bodies(&mut tx, &[(seq, row)]).await?;
+        insert_bodies(&mut tx, &[(seq, prepared)]).await?;
         changed += 1;
     }
     tx.commit().await?;

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use aoc_domain::{Event, NoResolver, Normalizer, RecordKind};
 use aoc_sim::SimSource;
-use aoc_store::EventStore;
+use aoc_store::{EventStore, InFlight, InsertOutcome};
 
 /// Events per `insert_batch` call: the importer's batch size.
 pub const BATCH: usize = aoc_app::import::INSERT_BATCH;
@@ -39,11 +39,17 @@ pub struct IngestRound {
     /// shares the two cores) and normalizing them.
     pub generate: Duration,
     pub normalize: Duration,
-    /// Time the storing side spent inside `insert_batch`.
+    /// Time the storing side spent waiting for the store (for a free slot, with two batches
+    /// in flight, and for the last ones at the end).
     pub store: Duration,
 }
 
 impl IngestRound {
+    fn add(&mut self, stored: InsertOutcome) {
+        self.new += stored.new;
+        self.duplicates += stored.duplicates;
+    }
+
     pub fn events_per_second(&self) -> f64 {
         rate(self.delivered, self.elapsed)
     }
@@ -71,6 +77,8 @@ pub struct RoundPlan {
     pub records: u64,
     /// Fraction (per mille) of records that are re-deliveries of earlier ones.
     pub duplicate_per_mille: u64,
+    /// `insert_batch` calls running at once.
+    pub in_flight: usize,
 }
 
 /// Run one round; returns the measurements, the samples taken (first round only) and the
@@ -84,6 +92,7 @@ pub async fn run_round(
 ) -> anyhow::Result<(IngestRound, Vec<Sample>, Records)> {
     let (tx, mut rx) = mpsc::channel::<Vec<Event>>(CHANNEL_BATCHES);
     let total = plan.records;
+    let in_flight = plan.in_flight;
     let start = Instant::now();
     let producer = std::thread::Builder::new()
         .name("bench-normalize".into())
@@ -93,13 +102,13 @@ pub async fn run_round(
     let progress_every = (total / 10).max(1);
     let mut next_progress = progress_every;
     let mut result: anyhow::Result<()> = Ok(());
+    // As the importer stores (two batches in flight, unless told otherwise).
+    let mut writes = InFlight::new(store.clone(), in_flight);
     while let Some(batch) = rx.recv().await {
         let t = Instant::now();
-        match store.insert_batch(&batch).await {
-            Ok(outcome) => {
-                round.new += outcome.new;
-                round.duplicates += outcome.duplicates;
-            }
+        match writes.submit(batch).await {
+            Ok(Some(outcome)) => round.add(outcome),
+            Ok(None) => {}
             Err(e) => {
                 result = Err(e.into());
                 break;
@@ -115,6 +124,12 @@ pub async fn run_round(
             );
         }
     }
+    let t = Instant::now();
+    match writes.finish().await {
+        Ok(outcome) => round.add(outcome),
+        Err(e) => result = result.and(Err(e.into())),
+    }
+    round.store += t.elapsed();
     // After a store error this ends the producer: its next send fails.
     drop(rx);
     let produced = producer

@@ -80,7 +80,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         remove_sqlite_files(&sqlite_path);
         let sqlite_url = format!("sqlite://{}", sqlite_path.display());
         eprintln!("\n== SQLite ({})", sqlite_path.display());
-        let figures = bench_store(&sqlite_url, n, &dir, Disk::SqliteFile(&sqlite_path)).await;
+        let figures =
+            bench_store(&sqlite_url, n, &dir, Disk::SqliteFile(&sqlite_path), &args).await;
         if !args.keep {
             remove_sqlite_files(&sqlite_path);
         }
@@ -91,7 +92,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let db = format!("aoc_bench_{}", std::process::id());
         eprintln!("\n== PostgreSQL (database {db}, created for this run)");
         let url = create_pg_database(admin_url, &db).await?;
-        let figures = bench_store(&url, n, &dir, Disk::Postgres).await;
+        let figures = bench_store(&url, n, &dir, Disk::Postgres, &args).await;
         if args.keep {
             eprintln!("    kept database {db}");
         } else if let Err(e) = drop_pg_database(admin_url, &db).await {
@@ -121,6 +122,7 @@ async fn bench_store(
     n: u64,
     dir: &Path,
     disk: Disk<'_>,
+    args: &BenchArgs,
 ) -> anyhow::Result<StoreFigures> {
     let store = aoc_store::open(url)
         .await
@@ -141,6 +143,7 @@ async fn bench_store(
         RoundPlan {
             records: n,
             duplicate_per_mille: 0,
+            in_flight: usize::from(args.in_flight),
         },
         true,
     )
@@ -157,6 +160,7 @@ async fn bench_store(
         RoundPlan {
             records: n,
             duplicate_per_mille: DUPLICATE_PER_MILLE,
+            in_flight: usize::from(args.in_flight),
         },
         false,
     )
@@ -184,6 +188,21 @@ async fn bench_store(
         (Some(after), Some(before)) => Some(after.saturating_sub(before)),
         _ => None,
     };
+    if args.ingest_only {
+        return Ok(StoreFigures {
+            backend,
+            first,
+            second,
+            ingest_peak_rss,
+            analyze,
+            events_stored,
+            disk_bytes,
+            startup: Vec::new(),
+            idle_rss: None,
+            serving_peak_rss: None,
+            queries: Vec::new(),
+        });
+    }
 
     eprintln!("  start-up on the full database ({events_stored} events)");
     let client = reqwest::Client::builder()
@@ -385,7 +404,13 @@ fn print_table(all: &[StoreFigures], n: u64) {
     rows.push((
         "start-up to healthy (median)".into(),
         all.iter()
-            .map(|f| format!("{:.0} ms", f.startup_median().as_secs_f64() * 1000.0))
+            .map(|f| {
+                if f.startup.is_empty() {
+                    "n/a".to_string()
+                } else {
+                    format!("{:.0} ms", f.startup_median().as_secs_f64() * 1000.0)
+                }
+            })
             .collect(),
     ));
     rows.push((
