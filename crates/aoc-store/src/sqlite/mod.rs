@@ -117,6 +117,9 @@ impl SqliteStore {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(120))
+            // Waiting for the one writer is how writes queue (a bulk load keeps two batches
+            // in flight): not worth a warning per batch.
+            .acquire_slow_level(log::LevelFilter::Debug)
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(writer_options)
