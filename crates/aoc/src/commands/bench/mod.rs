@@ -188,27 +188,31 @@ async fn bench_store(
         (Some(after), Some(before)) => Some(after.saturating_sub(before)),
         _ => None,
     };
+    let mut figures = StoreFigures {
+        backend,
+        first,
+        second,
+        ingest_peak_rss,
+        analyze,
+        events_stored,
+        disk_bytes,
+        startup: Vec::new(),
+        idle_rss: None,
+        serving_peak_rss: None,
+        queries: Vec::new(),
+    };
     if args.ingest_only {
-        return Ok(StoreFigures {
-            backend,
-            first,
-            second,
-            ingest_peak_rss,
-            analyze,
-            events_stored,
-            disk_bytes,
-            startup: Vec::new(),
-            idle_rss: None,
-            serving_peak_rss: None,
-            queries: Vec::new(),
-        });
+        return Ok(figures);
     }
 
-    eprintln!("  start-up on the full database ({events_stored} events)");
+    eprintln!(
+        "  start-up on the full database ({} events)",
+        figures.events_stored
+    );
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
-    let log = dir.join(format!("server-{backend}.log"));
+    let log = dir.join(format!("server-{}.log", figures.backend));
     let mut startup = Vec::new();
     for _ in 1..START_UPS {
         let (server, took) = server::Server::start(&client, url, &log).await?;
@@ -232,21 +236,11 @@ async fn bench_store(
     let result = queries::run(&client, &server.base_url, &samples, QUERIES_PER_SHAPE).await;
     let serving_peak_rss = server::memory(&server.pid.to_string()).peak;
     server.stop().await?;
-    let queries = result?;
-
-    Ok(StoreFigures {
-        backend,
-        first,
-        second,
-        ingest_peak_rss,
-        analyze,
-        events_stored,
-        disk_bytes,
-        startup,
-        idle_rss,
-        serving_peak_rss,
-        queries,
-    })
+    figures.queries = result?;
+    figures.startup = startup;
+    figures.idle_rss = idle_rss;
+    figures.serving_peak_rss = serving_peak_rss;
+    Ok(figures)
 }
 
 fn report_round(r: &IngestRound) {
