@@ -106,6 +106,7 @@ impl TokenVerifier {
             subject: Some(subject),
             roles: claims.roles,
             groups: claims.groups,
+            ip: None,
         })
     }
 
