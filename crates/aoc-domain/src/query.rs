@@ -40,7 +40,7 @@ impl EventQuery {
 }
 
 /// One page of results, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Page {
     pub items: Vec<Event>,
     /// Opaque cursor for the next page; None on the last page.
@@ -48,7 +48,7 @@ pub struct Page {
 }
 
 /// Distinct values for the UI's dropdowns.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FilterOptions {
     pub services: Vec<String>,
     pub operations: Vec<String>,

@@ -55,7 +55,7 @@ pub struct InsertOutcome {
 }
 
 /// The last fetch of one ingestion source.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceHealth {
     pub source: String,
     pub last_attempt: Option<DateTime<Utc>>,
