@@ -1,6 +1,7 @@
-//! The activity log service: AOC's own write actions (tag changes, comments, fetches) with who,
-//! what, when, the event acted on and a small detail. Front doors record after an action
-//! succeeded (or, for fetches, also when it failed) and read the log newest first.
+//! The activity log service: AOC's own write actions (tag changes, comments, fetches, imports)
+//! with who, what, when, the event acted on and a small detail. The services record them, so
+//! every caller leaves a trace: a person over HTTP, or `cli`, `scheduler`, `webhook`, `import`.
+//! Fetches are recorded when they fail too.
 
 use std::sync::Arc;
 
@@ -12,13 +13,13 @@ use aoc_domain::Event;
 use aoc_store::{Activity, EventStore, NewActivity};
 
 use crate::caller::Caller;
-use crate::config::PrivacySettings;
 use crate::error::{AppError, AppResult};
-use crate::events::hidden_for;
+use crate::privacy::Privacy;
 
 pub const ACTION_TAGS: &str = "tags.set";
 pub const ACTION_COMMENT: &str = "comment.add";
 pub const ACTION_FETCH: &str = "fetch";
+pub const ACTION_IMPORT: &str = "import";
 
 /// Default and largest page of the log.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -26,31 +27,47 @@ pub const MAX_LIMIT: u32 = 200;
 /// Comment text kept in the log: enough to recognise it, not a second copy of long text.
 const COMMENT_EXCERPT_CHARS: usize = 200;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ActivityParams {
+    /// Entries per page (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^0*[1-9][0-9]{0,17}$")]
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ActivityPage {
     pub items: Vec<Activity>,
     /// Pass back as `cursor` for older entries; absent at the end of the log.
     pub next_cursor: Option<String>,
 }
 
+#[derive(Clone)]
 pub struct ActivityLog {
     store: Arc<dyn EventStore>,
+    privacy: Arc<Privacy>,
 }
 
 impl ActivityLog {
-    pub fn new(store: Arc<dyn EventStore>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn EventStore>, privacy: Arc<Privacy>) -> Self {
+        Self { store, privacy }
     }
 
     /// Record an action. A failure to write the log is logged, not returned: the action itself
     /// has already happened, and answering it with an error would invite a retry that repeats it.
-    pub async fn record(&self, caller: &Caller, action: &str, target: Option<&str>, detail: Value) {
+    pub async fn record(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: Option<&str>,
+        mut detail: Value,
+    ) {
+        if let (Some(ip), Value::Object(map)) = (caller.ip, &mut detail) {
+            map.insert("client_ip".into(), Value::String(ip.to_string()));
+        }
         let entry = NewActivity {
             at: Utc::now(),
             actor: caller.name.clone(),
@@ -89,12 +106,7 @@ impl ActivityLog {
     /// The log newest first. Entries about events the caller may not see (privacy gating, by
     /// the service and operation recorded with them) are left out, so a page can hold fewer
     /// than `limit` entries while `next_cursor` still leads on.
-    pub async fn list(
-        &self,
-        params: &ActivityParams,
-        privacy: &PrivacySettings,
-        caller: &Caller,
-    ) -> AppResult<ActivityPage> {
+    pub async fn list(&self, params: &ActivityParams, caller: &Caller) -> AppResult<ActivityPage> {
         let limit = parse_limit(params.limit.as_deref())?;
         let before = parse_cursor(params.cursor.as_deref())?;
         // One more than asked tells whether older entries exist.
@@ -106,14 +118,15 @@ impl ActivityLog {
         } else {
             None
         };
-        let (services, operations) = hidden_for(privacy, caller);
-        let hidden = |a: &Activity, key: &str, list: &[String]| {
+        let visibility = self.privacy.for_caller(caller);
+        let field = |a: &Activity, key: &str| {
             a.detail
                 .get(key)
                 .and_then(Value::as_str)
-                .is_some_and(|v| list.iter().any(|h| h.eq_ignore_ascii_case(v)))
+                .unwrap_or_default()
+                .to_string()
         };
-        items.retain(|a| !hidden(a, "service", &services) && !hidden(a, "operation", &operations));
+        items.retain(|a| visibility.allows(&field(a, "service"), &field(a, "operation")));
         Ok(ActivityPage { items, next_cursor })
     }
 }

@@ -1,13 +1,20 @@
 //! Everything a front door needs, built once from [`Settings`].
 
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use serde_json::json;
 
 use aoc_domain::{Mappings, Normalizer};
 use aoc_store::EventStore;
 
+use crate::activity::{ACTION_IMPORT, ActivityLog};
+use crate::caller::Caller;
 use crate::config::Settings;
 use crate::events::EventService;
+use crate::import::{ImportError, ImportProgress, ImportReport, import_paths};
 use crate::ingest::Ingest;
+use crate::privacy::Privacy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -20,9 +27,11 @@ pub enum StartError {
 pub struct AppContext {
     pub settings: Settings,
     pub events: EventService,
+    pub activity: ActivityLog,
     pub normalizer: Arc<Normalizer>,
     /// The ingest pipeline; fetches report "not configured" when M365 settings are absent.
     pub ingest: Arc<Ingest>,
+    store: Arc<dyn EventStore>,
 }
 
 impl AppContext {
@@ -48,22 +57,75 @@ impl AppContext {
             }
         };
         let normalizer = Arc::new(Normalizer::new(mappings));
-        let events = EventService::new(store.clone(), settings.privacy.clone());
+        let privacy = Arc::new(Privacy::new(&settings.privacy));
+        let activity = ActivityLog::new(store.clone(), privacy.clone());
+        let events = EventService::new(store.clone(), privacy, activity.clone());
         let ingest = Arc::new(Ingest::new(
-            store,
+            store.clone(),
             normalizer.clone(),
+            activity.clone(),
             settings.m365.clone(),
         ));
         Ok(Arc::new(Self {
             settings,
             events,
+            activity,
             normalizer,
             ingest,
+            store,
         }))
     }
 
+    /// The store itself, for the CLI's maintenance and benchmark commands. Front doors that
+    /// serve readers (HTTP, MCP) use the services, which apply privacy and record activity.
     pub fn store(&self) -> &Arc<dyn EventStore> {
-        self.events.store()
+        &self.store
+    }
+
+    /// "sqlite" or "postgres".
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// Import exported audit files (see [`import_paths`]) and record it in the activity log,
+    /// failed imports too.
+    pub async fn import(
+        &self,
+        paths: &[PathBuf],
+        progress: &dyn ImportProgress,
+        caller: &Caller,
+    ) -> Result<ImportReport, ImportError> {
+        let result = import_paths(
+            self.store.clone(),
+            self.normalizer.clone(),
+            paths,
+            progress,
+        )
+        .await;
+        let files: Vec<String> = paths
+            .iter()
+            .take(20)
+            .map(|p| p.display().to_string())
+            .collect();
+        let detail = match &result {
+            Ok(r) => json!({
+                "outcome": "ok",
+                "files": files,
+                "records": r.records,
+                "new": r.new,
+                "duplicates": r.duplicates,
+                "rejected": r.rejected,
+            }),
+            Err(e) => json!({
+                "outcome": "failed",
+                "files": files,
+                "error": e.to_string().chars().take(200).collect::<String>(),
+            }),
+        };
+        self.activity
+            .record(caller, ACTION_IMPORT, None, detail)
+            .await;
+        result
     }
 }
 

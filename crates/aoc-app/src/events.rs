@@ -1,17 +1,19 @@
 //! The event services every front door (REST, UI, MCP, CLI) calls: one place for input
-//! validation, page-size clamping, tag rules and privacy gating.
+//! validation, page-size clamping, tag rules, privacy gating and the activity entries of
+//! tag and comment changes.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 
-use aoc_domain::{Comment, Cursor, Event, EventQuery, FilterOptions, Page};
+use aoc_domain::{Comment, Cursor, Event, EventQuery, FilterOptions, Page, Visibility};
 use aoc_store::EventStore;
 
+use crate::activity::ActivityLog;
 use crate::caller::Caller;
-use crate::config::PrivacySettings;
 use crate::error::{AppError, AppResult};
+use crate::privacy::Privacy;
 
 pub const MAX_TAGS: usize = 32;
 pub const MAX_TAG_LEN: usize = 64;
@@ -20,16 +22,37 @@ const MAX_FILTER_LEN: usize = 1_000;
 const FILTER_OPTION_LIMIT: u32 = 500;
 
 /// Filters as they arrive from a query string: all text, validated by [`EventParams::to_query`].
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The `param` attributes tell the OpenAPI document what validation accepts.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventParams {
+    /// Exact service (workload or category).
+    #[param(max_length = 1000)]
     pub service: Option<String>,
+    /// Exact actor, as displayed.
+    #[param(max_length = 1000)]
     pub actor: Option<String>,
+    /// Exact operation.
+    #[param(max_length = 1000)]
     pub operation: Option<String>,
+    /// Exact result.
+    #[param(max_length = 1000)]
     pub result: Option<String>,
+    /// Inclusive lower bound, RFC 3339 (a date, or a date-time without offset, is taken as UTC).
+    #[param(format = DateTime)]
     pub start: Option<String>,
+    /// Inclusive upper bound, RFC 3339; not before `start`.
+    #[param(format = DateTime)]
     pub end: Option<String>,
+    /// Free text: a substring of the actor, a target, the operation or the summary, or words of
+    /// the raw record.
+    #[param(max_length = 1000)]
     pub search: Option<String>,
+    /// Events per page (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub page_size: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(max_length = 4096)]
     pub cursor: Option<String>,
 }
 
@@ -74,7 +97,8 @@ fn text_filter(name: &str, value: &Option<String>) -> AppResult<Option<String>> 
 }
 
 impl EventParams {
-    pub fn to_query(&self, privacy: &PrivacySettings, caller: &Caller) -> AppResult<EventQuery> {
+    /// The validated query, restricted to what `visibility` lets the caller see.
+    pub fn to_query(&self, visibility: &Visibility) -> AppResult<EventQuery> {
         let start = self
             .start
             .as_deref()
@@ -108,8 +132,7 @@ impl EventParams {
                     .map_err(|e| AppError::BadRequest(format!("invalid cursor: {e}")))?,
             ),
         };
-        let (hidden_services, hidden_operations) = hidden_for(privacy, caller);
-        Ok(EventQuery {
+        let mut query = EventQuery {
             service: text_filter("service", &self.service)?,
             actor: text_filter("actor", &self.actor)?,
             operation: text_filter("operation", &self.operation)?,
@@ -117,35 +140,41 @@ impl EventParams {
             start,
             end,
             search: text_filter("search", &self.search)?,
-            hidden_services,
-            hidden_operations,
             page_size: EventQuery::clamp_page_size(page_size),
             cursor,
-        })
+            ..EventQuery::default()
+        };
+        visibility.restrict(&mut query);
+        Ok(query)
     }
 }
 
-/// What privacy gating hides from this caller. Without auth the caller has no roles, so gated
-/// events stay hidden: privacy settings are never silently ignored.
-pub fn hidden_for(privacy: &PrivacySettings, caller: &Caller) -> (Vec<String>, Vec<String>) {
-    if caller.has_any_role(&privacy.service_roles) {
-        (Vec::new(), Vec::new())
-    } else {
-        (
-            privacy.services.clone(),
-            privacy.sensitive_operations.clone(),
-        )
-    }
+/// `GET /api/events/histogram`: the filters and how many buckets to aim for.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistogramParams {
+    // utoipa cannot flatten parameters: the OpenAPI path lists EventParams beside these.
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub filters: EventParams,
+    /// About how many buckets to draw (1 to 500, default 60).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    pub buckets: Option<String>,
 }
 
-fn visible(privacy: &PrivacySettings, caller: &Caller, event: &Event) -> bool {
-    let (services, operations) = hidden_for(privacy, caller);
-    !services
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(&event.service))
-        && !operations
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case(&event.operation))
+pub const DEFAULT_HISTOGRAM_BUCKETS: u32 = 60;
+pub const MAX_HISTOGRAM_BUCKETS: u32 = 500;
+
+fn parse_buckets(raw: Option<&str>) -> AppResult<u32> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(DEFAULT_HISTOGRAM_BUCKETS),
+        Some(b) => match b.parse::<u32>() {
+            Ok(n) if (1..=MAX_HISTOGRAM_BUCKETS).contains(&n) => Ok(n),
+            _ => Err(AppError::BadRequest(format!(
+                "buckets must be a number from 1 to {MAX_HISTOGRAM_BUCKETS}"
+            ))),
+        },
+    }
 }
 
 /// Trim each tag, reject empty or over-long ones, drop repeats (first spelling wins) and cap
@@ -178,7 +207,7 @@ pub fn validate_tags(tags: &[String]) -> AppResult<Vec<String>> {
 }
 
 /// Histogram of matching events with an automatic bucket size.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Histogram {
     pub bucket_seconds: i64,
     pub start: Option<DateTime<Utc>>,
@@ -186,7 +215,7 @@ pub struct Histogram {
     pub buckets: Vec<HistogramBucket>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct HistogramBucket {
     pub start: DateTime<Utc>,
     pub count: u64,
@@ -207,20 +236,41 @@ pub fn bucket_seconds_for(span_seconds: i64, target: u32) -> i64 {
 #[derive(Clone)]
 pub struct EventService {
     store: Arc<dyn EventStore>,
-    privacy: PrivacySettings,
+    privacy: Arc<Privacy>,
+    activity: ActivityLog,
 }
 
 impl EventService {
-    pub fn new(store: Arc<dyn EventStore>, privacy: PrivacySettings) -> Self {
-        Self { store, privacy }
+    pub fn new(store: Arc<dyn EventStore>, privacy: Arc<Privacy>, activity: ActivityLog) -> Self {
+        Self {
+            store,
+            privacy,
+            activity,
+        }
     }
 
-    pub fn store(&self) -> &Arc<dyn EventStore> {
-        &self.store
+    /// What this caller may see.
+    pub fn visibility(&self, caller: &Caller) -> Visibility {
+        self.privacy.for_caller(caller)
     }
 
     pub fn query(&self, params: &EventParams, caller: &Caller) -> AppResult<EventQuery> {
-        params.to_query(&self.privacy, caller)
+        params.to_query(&self.visibility(caller))
+    }
+
+    /// Every stored event, gating aside (the store-size gauge).
+    pub async fn total(&self) -> AppResult<u64> {
+        Ok(self.store.count().await?)
+    }
+
+    /// Retention: drop events older than `cutoff`.
+    pub async fn delete_before(&self, cutoff: DateTime<Utc>) -> AppResult<u64> {
+        Ok(self.store.delete_before(cutoff).await?)
+    }
+
+    /// Cheap connectivity check (/health).
+    pub async fn ping(&self) -> AppResult<()> {
+        Ok(self.store.ping().await?)
     }
 
     pub async fn list(&self, params: &EventParams, caller: &Caller) -> AppResult<Page> {
@@ -233,9 +283,14 @@ impl EventService {
         Ok(self.store.count_matching(&query).await?)
     }
 
+    /// One page of an already validated query (exports walk these).
+    pub(crate) async fn page(&self, query: &EventQuery) -> AppResult<Page> {
+        Ok(self.store.search(query).await?)
+    }
+
     pub async fn get(&self, id: &str, caller: &Caller) -> AppResult<Event> {
         match self.store.get(id).await? {
-            Some(e) if visible(&self.privacy, caller, &e) => Ok(e),
+            Some(e) if self.visibility(caller).allows(&e.service, &e.operation) => Ok(e),
             _ => Err(not_found(id)),
         }
     }
@@ -251,10 +306,13 @@ impl EventService {
     pub async fn set_tags(&self, id: &str, tags: &[String], caller: &Caller) -> AppResult<Event> {
         let tags = validate_tags(tags)?;
         self.get(id, caller).await?;
-        self.store
+        let event = self
+            .store
             .set_tags(id, &tags)
             .await?
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| not_found(id))?;
+        self.activity.tags_set(caller, &event).await;
+        Ok(event)
     }
 
     pub async fn add_comment(&self, id: &str, text: &str, caller: &Caller) -> AppResult<Event> {
@@ -275,19 +333,22 @@ impl EventService {
             text: text.to_string(),
             created_at: Utc::now(),
         };
-        self.store
+        let event = self
+            .store
             .add_comment(id, &comment)
             .await?
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| not_found(id))?;
+        self.activity.comment_added(caller, &event, text).await;
+        Ok(event)
     }
 
     pub async fn histogram(
         &self,
-        params: &EventParams,
-        target_buckets: u32,
+        params: &HistogramParams,
         caller: &Caller,
     ) -> AppResult<Histogram> {
-        let query = self.query(params, caller)?;
+        let target_buckets = parse_buckets(params.buckets.as_deref())?;
+        let query = self.query(&params.filters, caller)?;
         let end = query.end.unwrap_or_else(Utc::now);
         let start = match query.start {
             Some(s) => s,
@@ -302,7 +363,7 @@ impl EventService {
             }
         };
         let span = (end - start).num_seconds().max(60);
-        let bucket_seconds = bucket_seconds_for(span, target_buckets.clamp(1, 500));
+        let bucket_seconds = bucket_seconds_for(span, target_buckets);
         let buckets: Vec<HistogramBucket> = self
             .store
             .histogram(&query, bucket_seconds)
@@ -322,11 +383,6 @@ impl EventService {
             end: Some(end),
             buckets,
         })
-    }
-
-    /// Walk every matching event in pages (keyset), for streaming exports.
-    pub async fn export_page(&self, query: &EventQuery) -> AppResult<Page> {
-        Ok(self.store.search(query).await?)
     }
 }
 
@@ -365,20 +421,19 @@ mod tests {
 
     #[test]
     fn params_validate_and_clamp() {
-        let privacy = PrivacySettings::default();
-        let caller = Caller::anonymous();
+        let everything = Visibility::everything();
         let q = EventParams {
             page_size: Some("100000".into()),
             ..Default::default()
         }
-        .to_query(&privacy, &caller)
+        .to_query(&everything)
         .unwrap();
         assert_eq!(q.page_size, 500);
         let q = EventParams {
             page_size: Some("0".into()),
             ..Default::default()
         }
-        .to_query(&privacy, &caller)
+        .to_query(&everything)
         .unwrap();
         assert_eq!(q.page_size, 1);
         for bad in [
@@ -397,26 +452,28 @@ mod tests {
             },
         ] {
             assert!(matches!(
-                bad.to_query(&privacy, &caller),
+                bad.to_query(&everything),
                 Err(AppError::BadRequest(_))
             ));
         }
     }
 
     #[test]
-    fn privacy_hides_unless_role() {
-        let privacy = PrivacySettings {
-            services: vec!["Exchange".into()],
-            sensitive_operations: vec!["Set-Mailbox".into()],
-            service_roles: vec!["PrivacyReader".into()],
-        };
-        let anon = Caller::anonymous();
-        assert_eq!(hidden_for(&privacy, &anon).0, vec!["Exchange"]);
-        let reader = Caller {
-            roles: vec!["privacyreader".into()],
-            ..Caller::anonymous()
-        };
-        assert!(hidden_for(&privacy, &reader).0.is_empty());
+    fn queries_carry_the_callers_hidden_lists() {
+        let visibility = Visibility::hiding(&["teams".into()], &["Set-Mailbox".into()]);
+        let q = EventParams::default().to_query(&visibility).unwrap();
+        assert_eq!(q.hidden_services, ["MicrosoftTeams"]);
+        assert_eq!(q.hidden_operations, ["Set-Mailbox"]);
+    }
+
+    #[test]
+    fn buckets_default_and_are_bounded() {
+        assert_eq!(parse_buckets(None).unwrap(), 60);
+        assert_eq!(parse_buckets(Some(" 12 ")).unwrap(), 12);
+        assert_eq!(parse_buckets(Some("500")).unwrap(), 500);
+        for bad in ["0", "501", "-1", "many", "1.5"] {
+            assert!(parse_buckets(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -6,11 +6,16 @@ pub mod caller;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod import;
+pub mod privacy;
 
 pub use caller::Caller;
 pub use config::Settings;
 pub use error::{AppError, AppResult};
+pub use privacy::Privacy;
+/// Types the services return, so front doors need not depend on the store.
+pub use aoc_store::{Activity, SourceHealth};
 pub mod context;
 pub mod ingest;
 

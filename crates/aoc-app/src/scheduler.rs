@@ -7,8 +7,9 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::task::JoinHandle;
 
+use crate::caller::Caller;
 use crate::context::AppContext;
-use crate::ingest::DEFAULT_FETCH_HOURS;
+use crate::ingest::FetchRequest;
 
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
@@ -33,9 +34,10 @@ pub fn start(ctx: Arc<AppContext>) -> Background {
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let scheduler = Caller::system("scheduler");
                 loop {
                     tick.tick().await;
-                    match ctx.ingest.fetch(DEFAULT_FETCH_HOURS, None).await {
+                    match ctx.ingest.fetch(FetchRequest::default(), &scheduler).await {
                         Ok(r) => tracing::info!(
                             fetched = r.fetched,
                             stored = r.stored,
@@ -60,7 +62,7 @@ pub fn start(ctx: Arc<AppContext>) -> Background {
             loop {
                 tick.tick().await;
                 let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
-                match ctx.store().delete_before(cutoff).await {
+                match ctx.events.delete_before(cutoff).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(deleted = n, days, "retention purge"),
                     Err(e) => tracing::warn!(error = %e, "retention purge failed"),

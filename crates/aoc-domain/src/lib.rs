@@ -4,10 +4,12 @@
 pub mod cursor;
 pub mod event;
 pub mod query;
+pub mod visibility;
 
 pub use cursor::{Cursor, CursorError};
 pub use event::{Comment, Event, Source};
 pub use query::{DEFAULT_PAGE_SIZE, EventQuery, FilterOptions, MAX_PAGE_SIZE, Page};
+pub use visibility::{Visibility, canonical_service};
 
 pub mod normalize;
 pub use normalize::{

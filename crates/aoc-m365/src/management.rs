@@ -81,7 +81,8 @@ pub struct ContentListing {
     pub plan: WindowPlan,
     /// Distinct blobs (by `contentId`), in the order the API listed them.
     pub blobs: Vec<ContentBlob>,
-    /// Things the caller should log or surface: a clamped range, skipped malformed entries.
+    /// Things the caller should log or surface: skipped malformed entries. (A clamped range
+    /// is `plan.clamped_from`.)
     pub warnings: Vec<String>,
 }
 
@@ -243,15 +244,8 @@ impl M365Client {
         to: DateTime<Utc>,
     ) -> Result<ContentListing, M365Error> {
         let plan = plan_content_windows(from, to, Utc::now());
+        // A clamped start is in `plan.clamped_from`: whether it matters is the caller's call.
         let mut warnings = Vec::new();
-        if let Some(clamped) = plan.clamped_from {
-            let w = format!(
-                "{content_type}: content before {} is older than the API keeps; listing from there",
-                api_time(clamped)
-            );
-            tracing::info!("{w}");
-            warnings.push(w);
-        }
         let mut seen = HashSet::new();
         let mut blobs = Vec::new();
         let mut restarted = false;

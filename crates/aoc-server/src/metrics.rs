@@ -168,14 +168,13 @@ pub async fn scrape(State(state): State<Arc<MetricsState>>, req: Request) -> Res
 
 /// Store size and per-source fetch health, read at scrape time.
 async fn record_store_gauges(ctx: &AppContext) {
-    let store = ctx.store();
-    match tokio::time::timeout(Duration::from_secs(5), store.count()).await {
+    match tokio::time::timeout(Duration::from_secs(5), ctx.events.total()).await {
         Ok(Ok(n)) => metrics::gauge!(names::STORE_EVENTS).set(n as f64),
         Ok(Err(e)) => tracing::warn!(error = %e, "metrics: cannot count events"),
         Err(_) => tracing::warn!("metrics: counting events timed out"),
     }
     if let Ok(Ok(health)) =
-        tokio::time::timeout(Duration::from_secs(5), store.source_health()).await
+        tokio::time::timeout(Duration::from_secs(5), ctx.ingest.source_health()).await
     {
         for h in health {
             let source = h.source.clone();

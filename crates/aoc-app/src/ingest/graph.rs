@@ -6,27 +6,30 @@
 use chrono::{TimeDelta, Utc};
 use futures::{StreamExt, stream::BoxStream};
 
-use aoc_domain::RecordKind;
+use aoc_domain::{RecordKind, Source};
 use aoc_m365::{GraphPage, M365Client, M365Error};
 
+use super::error::SourceError;
 use super::sink::Sink;
 use super::{GRAPH_OVERLAP, start_of};
 
+/// One Graph source: `Source::Directory` or `Source::Intune`.
 pub(super) async fn run(
     sink: &Sink<'_>,
     client: &M365Client,
-    name: &'static str,
+    source: Source,
     window: TimeDelta,
-) -> Result<(), String> {
+) -> Result<(), SourceError> {
+    let key = source.as_str();
     let watermark = sink
         .store()
-        .get_watermark(name)
+        .get_watermark(key)
         .await
-        .map_err(|e| format!("cannot read the watermark: {e}"))?;
+        .map_err(SourceError::ReadWatermark)?;
     let to = Utc::now();
     let from = start_of(watermark, GRAPH_OVERLAP, window, to);
     let (kind, mut pages): (RecordKind, BoxStream<'static, Result<GraphPage, M365Error>>) =
-        if name == "directory" {
+        if source == Source::Directory {
             (
                 RecordKind::Directory,
                 client.directory_audits_stream(from, to).boxed(),
@@ -39,23 +42,18 @@ pub(super) async fn run(
         };
     let paged = async {
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| e.to_string())?;
-            sink.put(kind, page.records)
-                .await
-                .map_err(|e| format!("cannot store events: {e}"))?;
+            sink.put(kind, page?.records).await?;
         }
-        Ok::<(), String>(())
+        Ok::<(), SourceError>(())
     }
     .await;
     // What was read is stored even when paging failed part-way (the watermark stays put).
-    sink.flush()
-        .await
-        .map_err(|e| format!("cannot store events: {e}"))?;
+    sink.flush().await?;
     paged?;
     sink.store()
-        .set_watermark(name, to)
+        .set_watermark(key, to)
         .await
-        .map_err(|e| format!("cannot save the watermark: {e}"))?;
+        .map_err(SourceError::SaveWatermark)?;
     sink.watermark_moved(to);
     Ok(())
 }

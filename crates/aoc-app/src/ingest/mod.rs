@@ -5,6 +5,7 @@
 //! overlap (records arrive late; dedupe makes re-reading safe) and moves it only after every
 //! record up to it is committed, so a run cut short anywhere loses nothing.
 
+mod error;
 mod graph;
 mod names;
 mod sink;
@@ -18,14 +19,18 @@ use std::time::Instant;
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use aoc_domain::{Normalizer, Source};
 use aoc_m365::{M365Client, M365Config};
 use aoc_store::{EventStore, SourceHealth};
 
+use crate::activity::{ACTION_FETCH, ActivityLog};
+use crate::caller::Caller;
 use crate::config::M365Settings;
 use crate::error::{AppError, AppResult};
 
+pub use error::{FetchError, SourceError};
 pub use sink::SourceCounts;
 
 pub const DEFAULT_FETCH_HOURS: u32 = 168;
@@ -38,11 +43,8 @@ const GRAPH_OVERLAP: TimeDelta = TimeDelta::minutes(60);
 /// listings that are only eventually consistent.
 const UNIFIED_OVERLAP: TimeDelta = TimeDelta::minutes(30);
 
-/// The sources a fetch reads, by the names reports and source health use.
-pub const SOURCES: [&str; 3] = ["directory", "intune", "unified"];
-
 /// One fetch's outcome for one source.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceReport {
     /// Raw records received.
     pub fetched: u64,
@@ -59,13 +61,14 @@ pub struct SourceReport {
 }
 
 /// One fetch's outcome (the JSON of /api/fetch-audit-logs and `aoc fetch --json`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FetchReport {
     pub fetched: u64,
     pub stored: u64,
     pub duplicates: u64,
     pub warnings: Vec<String>,
-    pub sources: BTreeMap<String, SourceReport>,
+    /// Per source that ran, keyed `directory`, `unified`, `intune`.
+    pub sources: BTreeMap<Source, SourceReport>,
     pub started_at: Option<DateTime<Utc>>,
     pub duration_ms: u64,
 }
@@ -80,20 +83,74 @@ impl FetchReport {
 /// Progress of a running fetch (the CLI draws it). Called from the fetching tasks.
 pub trait FetchProgress: Send + Sync {
     /// Totals of a source changed (after each stored page or blob).
-    fn update(&self, _source: &str, _counts: &SourceCounts) {}
+    fn update(&self, _source: Source, _counts: &SourceCounts) {}
     /// A source finished (successfully or not).
-    fn finished(&self, _source: &str, _report: &SourceReport) {}
+    fn finished(&self, _source: Source, _report: &SourceReport) {}
 }
 
 /// Reports nothing.
 pub struct NoFetchProgress;
 impl FetchProgress for NoFetchProgress {}
 
+/// `/api/fetch-audit-logs` query parameters, as text: validated by [`FetchRequest::parse`].
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FetchParams {
+    /// How far back a source without a watermark starts, in hours (1 to 720, default 168).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 720)]
+    pub hours: Option<String>,
+}
+
+/// A validated fetch request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchRequest {
+    pub hours: u32,
+    /// Only this source; None: every fetched source.
+    pub only: Option<Source>,
+}
+
+impl Default for FetchRequest {
+    fn default() -> Self {
+        Self {
+            hours: DEFAULT_FETCH_HOURS,
+            only: None,
+        }
+    }
+}
+
+impl FetchRequest {
+    /// Every source, `hours` clamped to 1..=720 (None -> 168).
+    pub fn hours(hours: Option<i64>) -> Self {
+        Self {
+            hours: Ingest::clamp_hours(hours),
+            only: None,
+        }
+    }
+
+    pub fn parse(params: &FetchParams) -> AppResult<Self> {
+        let hours = match params.hours.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(h) => Some(
+                h.parse::<i64>()
+                    .map_err(|_| AppError::BadRequest("hours must be a whole number".into()))?,
+            ),
+        };
+        Ok(Self::hours(hours))
+    }
+}
+
+impl From<FetchError> for AppError {
+    fn from(e: FetchError) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
 pub struct Ingest {
     store: Arc<dyn EventStore>,
     normalizer: Arc<Normalizer>,
+    activity: ActivityLog,
     /// Built once so its token cache and Graph pacing span runs; Err: the settings are unusable.
-    client: Option<Result<M365Client, String>>,
+    client: Option<Result<M365Client, FetchError>>,
     m365: Option<M365Settings>,
     /// Held by the running fetch: a second request waits here and then joins its result.
     running: tokio::sync::Mutex<Option<FetchReport>>,
@@ -104,15 +161,16 @@ impl Ingest {
     pub fn new(
         store: Arc<dyn EventStore>,
         normalizer: Arc<Normalizer>,
+        activity: ActivityLog,
         m365: Option<M365Settings>,
     ) -> Self {
         let client = m365.as_ref().map(|s| {
-            M365Client::new(client_config(s))
-                .map_err(|e| format!("Microsoft 365 settings are unusable: {e}"))
+            M365Client::new(client_config(s)).map_err(|e| FetchError::Unusable(e.to_string()))
         });
         Self {
             store,
             normalizer,
+            activity,
             client,
             m365,
             running: tokio::sync::Mutex::new(None),
@@ -131,15 +189,20 @@ impl Ingest {
             .unwrap_or(DEFAULT_FETCH_HOURS)
     }
 
+    /// The last fetch of each source.
+    pub async fn source_health(&self) -> AppResult<Vec<SourceHealth>> {
+        Ok(self.store.source_health().await?)
+    }
+
     /// Start an incremental fetch in the background unless one is already running (webhook
     /// notifications: poll sooner).
-    pub fn trigger(self: &Arc<Self>) {
+    pub fn trigger(self: &Arc<Self>, caller: Caller) {
         if !self.configured() || self.running.try_lock().is_err() {
             return;
         }
         let this = self.clone();
         tokio::spawn(async move {
-            match this.fetch(DEFAULT_FETCH_HOURS, None).await {
+            match this.fetch(FetchRequest::default(), &caller).await {
                 Ok(r) => tracing::info!(
                     stored = r.stored,
                     duplicates = r.duplicates,
@@ -150,14 +213,15 @@ impl Ingest {
         });
     }
 
-    /// One fetch of every source (or `only`). `hours` is how far back a source without a
-    /// watermark starts. A fetch already running is joined: the caller gets its report.
+    /// One fetch of every source (or `request.only`). `request.hours` is how far back a
+    /// source without a watermark starts. A fetch already running is joined: the caller gets
+    /// its report. Every call leaves an activity entry with the caller, failed ones too.
     pub async fn fetch(
         self: &Arc<Self>,
-        hours: u32,
-        only: Option<Source>,
+        request: FetchRequest,
+        caller: &Caller,
     ) -> AppResult<FetchReport> {
-        self.fetch_with(hours, only, Arc::new(NoFetchProgress))
+        self.fetch_with(request, caller, Arc::new(NoFetchProgress))
             .await
     }
 
@@ -165,17 +229,44 @@ impl Ingest {
     /// away (an HTTP client disconnecting) does not cut it short.
     pub async fn fetch_with(
         self: &Arc<Self>,
-        hours: u32,
-        only: Option<Source>,
+        request: FetchRequest,
+        caller: &Caller,
         progress: Arc<dyn FetchProgress>,
     ) -> AppResult<FetchReport> {
+        let result = self.fetch_unrecorded(request, progress).await;
+        // Failed fetches are logged too: who pulled (or tried to pull) from Microsoft 365 matters.
+        let detail = match &result {
+            Ok(r) => json!({
+                "hours": request.hours,
+                "source": request.only.map(Source::as_str),
+                "outcome": if r.all_failed() { "failed" } else { "ok" },
+                "fetched": r.fetched,
+                "stored": r.stored,
+                "duplicates": r.duplicates,
+                "warnings": r.warnings.len(),
+            }),
+            Err(e) => json!({
+                "hours": request.hours,
+                "source": request.only.map(Source::as_str),
+                "outcome": "failed",
+                "error": e.to_string().chars().take(200).collect::<String>(),
+            }),
+        };
+        self.activity
+            .record(caller, ACTION_FETCH, None, detail)
+            .await;
+        Ok(result?)
+    }
+
+    async fn fetch_unrecorded(
+        self: &Arc<Self>,
+        request: FetchRequest,
+        progress: Arc<dyn FetchProgress>,
+    ) -> Result<FetchReport, FetchError> {
+        let FetchRequest { hours, only } = request;
         let client = match &self.client {
-            None => {
-                return Err(AppError::Unavailable(
-                    "fetching is not configured: set TENANT_ID, CLIENT_ID and CLIENT_SECRET".into(),
-                ));
-            }
-            Some(Err(e)) => return Err(AppError::Unavailable(e.clone())),
+            None => return Err(FetchError::NotConfigured),
+            Some(Err(e)) => return Err(e.clone()),
             Some(Ok(c)) => c.clone(),
         };
         let seen = self.runs_finished.load(Ordering::SeqCst);
@@ -194,9 +285,7 @@ impl Ingest {
         };
         let this = self.clone();
         let run = tokio::spawn(async move { this.run(&client, hours, only, &*progress).await });
-        let report = run
-            .await
-            .map_err(|e| AppError::Unavailable(format!("the fetch task failed: {e}")))?;
+        let report = run.await.map_err(|e| FetchError::Task(e.to_string()))?;
         *slot = Some(report.clone());
         self.runs_finished.fetch_add(1, Ordering::SeqCst);
         Ok(report)
@@ -215,51 +304,51 @@ impl Ingest {
         let wants = |s: Source| only.is_none() || only == Some(s);
         let window = TimeDelta::hours(i64::from(hours));
 
-        let run_source = |name: &'static str| {
+        let run_source = |source: Source| {
             let names = &names;
             async move {
                 let ctx = sink::Sink::new(
-                    name,
+                    source,
                     self.store.clone(),
                     self.normalizer.clone(),
                     names,
                     progress,
                 );
-                let result = match name {
-                    "directory" | "intune" => graph::run(&ctx, client, name, window).await,
-                    _ => unified::run(&ctx, client, window).await,
+                let result = match source {
+                    Source::Unified => unified::run(&ctx, client, window).await,
+                    _ => graph::run(&ctx, client, source, window).await,
                 };
                 let report = ctx.finish(result);
-                self.record_health(name, started_at, &report).await;
-                progress.finished(name, &report);
-                (name, report, ctx.take_warnings())
+                self.record_health(source, started_at, &report).await;
+                progress.finished(source, &report);
+                (source, report, ctx.take_warnings())
             }
         };
-        let maybe = |source: Source, name: &'static str| {
-            let run = run_source(name);
+        let maybe = |source: Source| {
+            let run = run_source(source);
             async move { if wants(source) { Some(run.await) } else { None } }
         };
         // The three sources run side by side: Graph and the Management API are separate
         // services, and the store serializes the writes anyway.
         let (directory, intune, unified) = tokio::join!(
-            maybe(Source::Directory, "directory"),
-            maybe(Source::Intune, "intune"),
-            maybe(Source::Unified, "unified"),
+            maybe(Source::Directory),
+            maybe(Source::Intune),
+            maybe(Source::Unified),
         );
 
         let mut report = FetchReport {
             started_at: Some(started_at),
             ..FetchReport::default()
         };
-        for (name, source, warnings) in [directory, intune, unified].into_iter().flatten() {
-            report.fetched += source.fetched;
-            report.stored += source.stored;
-            report.duplicates += source.duplicates;
+        for (source, counts, warnings) in [directory, intune, unified].into_iter().flatten() {
+            report.fetched += counts.fetched;
+            report.stored += counts.stored;
+            report.duplicates += counts.duplicates;
             report.warnings.extend(warnings);
-            if let Some(error) = &source.error {
-                report.warnings.push(format!("{name}: {error}"));
+            if let Some(error) = &counts.error {
+                report.warnings.push(format!("{source}: {error}"));
             }
-            report.sources.insert(name.to_string(), source);
+            report.sources.insert(source, counts);
         }
         report.warnings.extend(names.take_warning());
         report.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -274,7 +363,8 @@ impl Ingest {
         report
     }
 
-    async fn record_health(&self, name: &str, attempt: DateTime<Utc>, report: &SourceReport) {
+    async fn record_health(&self, source: Source, attempt: DateTime<Utc>, report: &SourceReport) {
+        let name = source.as_str();
         let previous = match self.store.source_health().await {
             Ok(all) => all.into_iter().find(|h| h.source == name),
             Err(_) => None,
@@ -385,14 +475,14 @@ mod tests {
         let mut r = FetchReport::default();
         assert!(!r.all_failed());
         r.sources.insert(
-            "a".into(),
+            Source::Directory,
             SourceReport {
                 error: Some("x".into()),
                 ..Default::default()
             },
         );
         assert!(r.all_failed());
-        r.sources.insert("b".into(), SourceReport::default());
+        r.sources.insert(Source::Intune, SourceReport::default());
         assert!(!r.all_failed());
     }
 }

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use aoc_domain::{Event, Normalizer, RecordKind};
+use aoc_domain::{Event, Normalizer, RecordKind, Source};
 use aoc_store::{EventStore, StoreError};
 
+use super::error::SourceError;
 use super::names::Names;
 use super::{FetchProgress, SourceReport};
 
@@ -39,7 +40,7 @@ struct Pending {
 /// One source's view of a fetch: shared by reference with the page and blob handlers, so the
 /// state lives behind short-held locks (never across an await).
 pub(super) struct Sink<'a> {
-    name: &'static str,
+    source: Source,
     store: Arc<dyn EventStore>,
     normalizer: Arc<Normalizer>,
     names: &'a Names,
@@ -52,14 +53,14 @@ pub(super) struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     pub fn new(
-        name: &'static str,
+        source: Source,
         store: Arc<dyn EventStore>,
         normalizer: Arc<Normalizer>,
         names: &'a Names,
         progress: &'a dyn FetchProgress,
     ) -> Self {
         Self {
-            name,
+            source,
             store,
             normalizer,
             names,
@@ -153,14 +154,14 @@ impl<'a> Sink<'a> {
             change(&mut counts);
             *counts
         };
-        self.progress.update(self.name, &counts);
+        self.progress.update(self.source, &counts);
     }
 
     /// A warning for the fetch result, prefixed with the source.
     pub fn warn(&self, warning: String) {
-        tracing::warn!(source = self.name, "{warning}");
+        tracing::warn!(source = %self.source, "{warning}");
         if let Ok(mut w) = self.warnings.lock() {
-            w.push(format!("{}: {warning}", self.name));
+            w.push(format!("{}: {warning}", self.source));
         }
     }
 
@@ -171,7 +172,7 @@ impl<'a> Sink<'a> {
         }
     }
 
-    pub fn finish(&self, result: Result<(), String>) -> SourceReport {
+    pub fn finish(&self, result: Result<(), SourceError>) -> SourceReport {
         let counts = self.counts.lock().map(|c| *c).unwrap_or_default();
         if counts.rejected > REJECT_DETAILS {
             self.warn(format!(
@@ -185,7 +186,7 @@ impl<'a> Sink<'a> {
             duplicates: counts.duplicates,
             rejected: counts.rejected,
             watermark: self.watermark.lock().ok().and_then(|w| *w),
-            error: result.err(),
+            error: result.err().map(|e| e.to_string()),
         }
     }
 

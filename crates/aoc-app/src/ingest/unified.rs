@@ -9,6 +9,7 @@ use chrono::{TimeDelta, Utc};
 use aoc_domain::RecordKind;
 use aoc_m365::{BlobContent, M365Client, SkipReason};
 
+use super::error::SourceError;
 use super::sink::Sink;
 use super::{UNIFIED_OVERLAP, start_of};
 
@@ -16,11 +17,11 @@ pub(super) async fn run(
     sink: &Sink<'_>,
     client: &M365Client,
     window: TimeDelta,
-) -> Result<(), String> {
+) -> Result<(), SourceError> {
     let subscriptions = client
         .ensure_subscriptions()
         .await
-        .map_err(|e| format!("cannot check the Management API subscriptions: {e}"))?;
+        .map_err(SourceError::Subscriptions)?;
     if !subscriptions.started.is_empty() {
         tracing::info!(
             started = ?subscriptions.started,
@@ -30,13 +31,13 @@ pub(super) async fn run(
     let mut failures = Vec::new();
     for content_type in &client.config().unified_content_types {
         if let Err(e) = content_type_run(sink, client, content_type, window).await {
-            failures.push(format!("{content_type}: {e}"));
+            failures.push((content_type.clone(), e));
         }
     }
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(failures.join("; "))
+        Err(SourceError::ContentTypes(failures))
     }
 }
 
@@ -45,28 +46,31 @@ async fn content_type_run(
     client: &M365Client,
     content_type: &str,
     window: TimeDelta,
-) -> Result<(), String> {
+) -> Result<(), SourceError> {
     let key = format!("unified:{content_type}");
     let watermark = sink
         .store()
         .get_watermark(&key)
         .await
-        .map_err(|e| format!("cannot read the watermark: {e}"))?;
+        .map_err(SourceError::ReadWatermark)?;
     let now = Utc::now();
     let from = start_of(watermark, UNIFIED_OVERLAP, window, now);
-    let listing = client
-        .list_content(content_type, from, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    for warning in listing.warnings {
+    let listing = client.list_content(content_type, from, now).await?;
+    if let Some(clamped) = listing.plan.clamped_from {
+        let warning = format!(
+            "{content_type}: content before {} is older than the API keeps; listing from there",
+            clamped.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
         // A first run asking for more than the API keeps is expected; a watermark that fell
         // out of the 7 days means content was lost, which the user must hear about.
-        let clamped = warning.contains("older than the API keeps");
-        if watermark.is_some() || !clamped {
+        if watermark.is_some() {
             sink.warn(warning);
         } else {
             tracing::info!("{warning}");
         }
+    }
+    for warning in listing.warnings {
+        sink.warn(warning);
     }
     let fetched = client
         .fetch_blobs(
@@ -76,10 +80,8 @@ async fn content_type_run(
         )
         .await;
     // What was read is stored even when a download failed (the watermark stays put).
-    sink.flush()
-        .await
-        .map_err(|e| format!("cannot store events: {e}"))?;
-    let report = fetched.map_err(|e| e.to_string())?;
+    sink.flush().await?;
+    let report = fetched?;
     for skipped in &report.skipped {
         let why = match &skipped.reason {
             SkipReason::Expired { expired_at } => format!("it expired at {expired_at}"),
@@ -96,17 +98,16 @@ async fn content_type_run(
         ));
     }
     if let Some(first) = report.failed.first() {
-        return Err(format!(
-            "{} content blob(s) could not be downloaded (first: {}); the next fetch tries again",
-            report.failed.len(),
-            first.error
-        ));
+        return Err(SourceError::Blobs {
+            failed: report.failed.len(),
+            first: first.error.to_string(),
+        });
     }
     if let Some(until) = listing.plan.covered_until() {
         sink.store()
             .set_watermark(&key, until)
             .await
-            .map_err(|e| format!("cannot save the watermark: {e}"))?;
+            .map_err(SourceError::SaveWatermark)?;
         sink.watermark_moved(until);
     }
     Ok(())

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 
 use aoc_app::AppContext;
-use aoc_app::activity::{ActivityLog, ActivityPage, ActivityParams};
+use aoc_app::activity::{ActivityPage, ActivityParams};
 
 use super::CallerExt;
 use crate::error::ApiResult;
@@ -17,8 +17,5 @@ pub async fn list(
     CallerExt(caller): CallerExt,
     ApiQuery(params): ApiQuery<ActivityParams>,
 ) -> ApiResult<Json<ActivityPage>> {
-    let log = ActivityLog::new(ctx.store().clone());
-    Ok(Json(
-        log.list(&params, &ctx.settings.privacy, &caller).await?,
-    ))
+    Ok(Json(ctx.activity.list(&params, &caller).await?))
 }

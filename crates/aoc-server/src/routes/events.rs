@@ -2,18 +2,24 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use aoc_app::AppContext;
-use aoc_app::activity::ActivityLog;
-use aoc_app::events::EventParams;
+use aoc_app::events::{EventParams, Histogram, HistogramParams};
 use aoc_domain::{Event, FilterOptions, Page};
 
 use super::CallerExt;
-use crate::error::ApiResult;
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 
+/// Events newest first, filtered, a page at a time.
+#[utoipa::path(get, path = "/api/events", tag = "events", operation_id = "list_events",
+    params(EventParams),
+    responses(
+        (status = 200, body = Page),
+        (status = 400, description = "A malformed filter, page size or cursor", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ))]
 pub async fn list(
     State(ctx): State<Arc<AppContext>>,
     CallerExt(caller): CallerExt,
@@ -22,41 +28,52 @@ pub async fn list(
     Ok(Json(ctx.events.list(&params, &caller).await?))
 }
 
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CountBody {
+    pub count: u64,
+}
+
+/// How many events match the filters (`page_size` and `cursor` are checked, then ignored).
+#[utoipa::path(get, path = "/api/events/count", tag = "events", operation_id = "count_events",
+    params(EventParams),
+    responses(
+        (status = 200, body = CountBody),
+        (status = 400, description = "A malformed filter", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ))]
 pub async fn count(
     State(ctx): State<Arc<AppContext>>,
     CallerExt(caller): CallerExt,
     ApiQuery(params): ApiQuery<EventParams>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        json!({ "count": ctx.events.count(&params, &caller).await? }),
-    ))
+) -> ApiResult<Json<CountBody>> {
+    let count = ctx.events.count(&params, &caller).await?;
+    Ok(Json(CountBody { count }))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct HistogramParams {
-    #[serde(flatten)]
-    filters: EventParams,
-    buckets: Option<String>,
-}
-
+/// Matching events per time bucket; the bucket size follows the range.
+#[utoipa::path(get, path = "/api/events/histogram", tag = "events", operation_id = "event_histogram",
+    params(EventParams, HistogramParams),
+    responses(
+        (status = 200, body = Histogram),
+        (status = 400, description = "A malformed filter or bucket count", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ))]
 pub async fn histogram(
     State(ctx): State<Arc<AppContext>>,
     CallerExt(caller): CallerExt,
     ApiQuery(params): ApiQuery<HistogramParams>,
-) -> ApiResult<Json<aoc_app::events::Histogram>> {
-    let buckets = match params.buckets.as_deref().map(str::trim) {
-        None | Some("") => 60,
-        Some(b) => b.parse::<u32>().map_err(|_| {
-            crate::error::ApiError::bad_request("buckets must be a number from 1 to 500")
-        })?,
-    };
-    Ok(Json(
-        ctx.events
-            .histogram(&params.filters, buckets, &caller)
-            .await?,
-    ))
+) -> ApiResult<Json<Histogram>> {
+    Ok(Json(ctx.events.histogram(&params, &caller).await?))
 }
 
+/// One event.
+#[utoipa::path(get, path = "/api/events/{id}", tag = "events", operation_id = "get_event",
+    params(("id" = String, Path, description = "Event id")),
+    responses(
+        (status = 200, body = Event),
+        (status = 404, description = "No such event, or one hidden from the caller", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
     CallerExt(caller): CallerExt,
@@ -65,6 +82,12 @@ pub async fn get(
     Ok(Json(ctx.events.get(&id, &caller).await?))
 }
 
+/// Distinct services, operations, results and actors, for the filter lists.
+#[utoipa::path(get, path = "/api/filter-options", tag = "events", operation_id = "filter_options",
+    responses(
+        (status = 200, body = FilterOptions),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ))]
 pub async fn filter_options(
     State(ctx): State<Arc<AppContext>>,
     CallerExt(caller): CallerExt,
@@ -72,39 +95,57 @@ pub async fn filter_options(
     Ok(Json(ctx.events.filter_options(&caller).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagsBody {
-    tags: Vec<String>,
+    #[schema(schema_with = crate::openapi::tag_list)]
+    pub tags: Vec<String>,
 }
 
+/// Replace an event's tags (trimmed, repeats dropped).
+#[utoipa::path(patch, path = "/api/events/{id}/tags", tag = "events", operation_id = "set_event_tags",
+    params(("id" = String, Path, description = "Event id")),
+    request_body = TagsBody,
+    responses(
+        (status = 200, description = "The event with its new tags", body = Event),
+        (status = 400, description = "Not a JSON `{\"tags\": [...]}` or a tag out of bounds", body = ErrorBody),
+        (status = 404, description = "No such event, or one hidden from the caller", body = ErrorBody),
+        (status = 413, description = "The body is over 256 KiB", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ))]
 pub async fn set_tags(
     State(ctx): State<Arc<AppContext>>,
     CallerExt(caller): CallerExt,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TagsBody>,
 ) -> ApiResult<Json<Event>> {
-    let event = ctx.events.set_tags(&id, &body.tags, &caller).await?;
-    ActivityLog::new(ctx.store().clone())
-        .tags_set(&caller, &event)
-        .await;
-    Ok(Json(event))
+    Ok(Json(ctx.events.set_tags(&id, &body.tags, &caller).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CommentBody {
-    text: String,
+    #[schema(min_length = 1, max_length = 10000, pattern = crate::openapi::NOT_BLANK)]
+    pub text: String,
 }
 
+/// Add a comment to an event (its author is the caller).
+#[utoipa::path(post, path = "/api/events/{id}/comments", tag = "events", operation_id = "add_event_comment",
+    params(("id" = String, Path, description = "Event id")),
+    request_body = CommentBody,
+    responses(
+        (status = 200, description = "The event with the new comment", body = Event),
+        (status = 400, description = "Not a JSON `{\"text\": \"...\"}`, or blank or over-long text", body = ErrorBody),
+        (status = 404, description = "No such event, or one hidden from the caller", body = ErrorBody),
+        (status = 413, description = "The body is over 256 KiB", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ))]
 pub async fn add_comment(
     State(ctx): State<Arc<AppContext>>,
     CallerExt(caller): CallerExt,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CommentBody>,
 ) -> ApiResult<Json<Event>> {
-    let event = ctx.events.add_comment(&id, &body.text, &caller).await?;
-    ActivityLog::new(ctx.store().clone())
-        .comment_added(&caller, &event, &body.text)
-        .await;
-    Ok(Json(event))
+    Ok(Json(
+        ctx.events.add_comment(&id, &body.text, &caller).await?,
+    ))
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use aoc_app::AppContext;
 
 pub async fn health(State(ctx): State<Arc<AppContext>>) -> Response {
-    match ctx.store().ping().await {
+    match ctx.events.ping().await {
         Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unreachable");

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use aoc_app::AppContext;
+use aoc_app::{AppContext, Caller};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
@@ -92,7 +92,7 @@ pub async fn graph(
     }
     // Graph waits only 3 s: answer now, fetch in the background.
     if !batch.value.is_empty() {
-        ctx.ingest.trigger();
+        ctx.ingest.trigger(Caller::system("webhook"));
     }
     Ok(StatusCode::ACCEPTED.into_response())
 }

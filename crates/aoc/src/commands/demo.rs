@@ -92,7 +92,10 @@ fn first_fetch(ctx: std::sync::Arc<AppContext>) {
         let clock = Instant::now();
         match ctx
             .ingest
-            .fetch(aoc_app::ingest::DEFAULT_FETCH_HOURS, None)
+            .fetch(
+                aoc_app::ingest::FetchRequest::default(),
+                &aoc_app::Caller::system("cli"),
+            )
             .await
         {
             Ok(report) => {

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use aoc_app::ingest::{FetchProgress, FetchReport, Ingest, SOURCES, SourceCounts, SourceReport};
+use aoc_app::Caller;
+use aoc_app::ingest::{FetchProgress, FetchReport, FetchRequest, SourceCounts, SourceReport};
 use aoc_domain::Source;
 
 use crate::cli::FetchArgs;
@@ -33,8 +34,11 @@ pub async fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     let report = ctx
         .ingest
         .fetch_with(
-            Ingest::clamp_hours(Some(args.hours)),
-            only,
+            FetchRequest {
+                only,
+                ..FetchRequest::hours(Some(args.hours))
+            },
+            &Caller::system("cli"),
             progress.clone(),
         )
         .await
@@ -53,7 +57,8 @@ pub async fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_report(report: &FetchReport) {
-    for (name, s) in &report.sources {
+    for (source, s) in &report.sources {
+        let name = source.as_str();
         let status = match &s.error {
             None => "ok".to_string(),
             Some(e) => format!("FAILED: {e}"),
@@ -80,7 +85,7 @@ fn print_report(report: &FetchReport) {
 
 /// A spinner per source on a terminal; nothing otherwise (the log has a line per page/blob).
 struct Bars {
-    bars: Mutex<BTreeMap<String, ProgressBar>>,
+    bars: Mutex<BTreeMap<Source, ProgressBar>>,
 }
 
 impl Bars {
@@ -89,18 +94,18 @@ impl Bars {
         if std::io::stderr().is_terminal() {
             let multi = MultiProgress::new();
             let style = ProgressStyle::with_template("{spinner} {prefix:<10} {msg}").ok();
-            for name in SOURCES {
-                if only.is_some_and(|o| o.as_str() != name) {
+            for source in Source::FETCHED {
+                if only.is_some_and(|o| o != source) {
                     continue;
                 }
                 let bar = multi.add(ProgressBar::new_spinner());
                 if let Some(style) = &style {
                     bar.set_style(style.clone());
                 }
-                bar.set_prefix(name);
+                bar.set_prefix(source.as_str());
                 bar.set_message("starting");
                 bar.enable_steady_tick(std::time::Duration::from_millis(120));
-                bars.insert(name.to_string(), bar);
+                bars.insert(source, bar);
             }
         }
         Self {
@@ -118,8 +123,8 @@ impl Bars {
 }
 
 impl FetchProgress for Bars {
-    fn update(&self, source: &str, c: &SourceCounts) {
-        if let Some(bar) = self.bars.lock().ok().and_then(|b| b.get(source).cloned()) {
+    fn update(&self, source: Source, c: &SourceCounts) {
+        if let Some(bar) = self.bars.lock().ok().and_then(|b| b.get(&source).cloned()) {
             bar.set_message(format!(
                 "{} fetched, {} new, {} duplicates",
                 c.fetched, c.stored, c.duplicates
@@ -127,8 +132,8 @@ impl FetchProgress for Bars {
         }
     }
 
-    fn finished(&self, source: &str, report: &SourceReport) {
-        if let Some(bar) = self.bars.lock().ok().and_then(|b| b.get(source).cloned()) {
+    fn finished(&self, source: Source, report: &SourceReport) {
+        if let Some(bar) = self.bars.lock().ok().and_then(|b| b.get(&source).cloned()) {
             bar.finish_with_message(match &report.error {
                 None => format!("done: {} fetched, {} new", report.fetched, report.stored),
                 Some(e) => format!("failed: {e}"),

@@ -5,10 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use aoc_app::AppContext;
-use aoc_app::import::{
-    FileFormat, ImportCounts, ImportProgress, ImportReport, Reject, import_paths,
-};
+use aoc_app::import::{FileFormat, ImportCounts, ImportProgress, ImportReport, Reject};
+use aoc_app::{AppContext, Caller};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::ImportArgs;
@@ -34,13 +32,9 @@ pub async fn import_files(
     all_rejects: bool,
 ) -> anyhow::Result<ImportReport> {
     let progress = CliProgress::new(all_rejects);
-    let result = import_paths(
-        ctx.store().clone(),
-        ctx.normalizer.clone(),
-        paths,
-        &progress,
-    )
-    .await;
+    let result = ctx
+        .import(paths, &progress, &Caller::system("import"))
+        .await;
     progress.finish();
     let report = result?;
     let hidden = report.rejected.saturating_sub(progress.printed() as u64);

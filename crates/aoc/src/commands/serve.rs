@@ -18,7 +18,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     tracing::info!(
-        backend = ctx.store().backend(),
+        backend = ctx.backend(),
         "AOC listening on http://{local}"
     );
     let background = aoc_app::scheduler::start(ctx.clone());

@@ -327,6 +327,10 @@ async fn webhook_validation_clientstate_and_trigger() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(count, total);
+    let entry = wait_for_activity(&app.ctx, "webhook").await;
+    assert_eq!(entry.action, "fetch");
+    assert_eq!(entry.detail["outcome"], "ok", "{:?}", entry.detail);
+    assert_eq!(entry.detail["stored"], total);
 
     let lifecycle = serde_json::json!({"value": [{
         "subscriptionId": "sub-1", "clientState": "s3cret-state",
@@ -340,6 +344,35 @@ async fn webhook_validation_clientstate_and_trigger() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 202);
+}
+
+/// The newest activity entry whose actor is `actor`, waiting for background work to write it.
+async fn wait_for_activity(ctx: &aoc_app::AppContext, actor: &str) -> aoc_app::Activity {
+    for _ in 0..200 {
+        let log = ctx.store().list_activity(None, 50).await.unwrap();
+        if let Some(entry) = log.into_iter().find(|a| a.actor == actor) {
+            return entry;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no activity entry by {actor}");
+}
+
+/// The periodic fetch runs as `scheduler` and says so in the activity log.
+#[tokio::test]
+async fn the_scheduler_fetches_and_leaves_an_activity_entry() {
+    let sim = small_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = sim_env(&sim, &dir.path().join("aoc.db"));
+    env.insert("ENABLE_PERIODIC_FETCH".into(), "true".into());
+    let app = TestApp::start_with_settings(dir, Settings::from_map(&env).unwrap()).await;
+    let background = aoc_app::scheduler::start(app.ctx.clone());
+    let entry = wait_for_activity(&app.ctx, "scheduler").await;
+    background.abort();
+    assert_eq!(entry.action, "fetch");
+    assert_eq!(entry.detail["outcome"], "ok", "{:?}", entry.detail);
+    assert_eq!(entry.detail["stored"], truth(&sim).values().sum::<u64>());
+    assert_eq!(entry.subject, None, "AOC itself has no token subject");
 }
 
 fn aoc_fetch(env: &HashMap<String, String>, args: &[&str]) -> std::process::Child {
@@ -437,6 +470,26 @@ async fn aoc_fetch_prints_a_summary_and_fails_when_every_source_fails() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "every source failed: {stdout}");
     assert!(stdout.contains("FAILED"), "{stdout}");
+
+    // Both runs are in the activity log, as `cli`, newest first.
+    let store = aoc_store::open(&env["DATABASE_URL"]).await.unwrap();
+    let log = store.list_activity(None, 10).await.unwrap();
+    let runs: Vec<(&str, &str, &str)> = log
+        .iter()
+        .map(|a| {
+            (
+                a.actor.as_str(),
+                a.action.as_str(),
+                a.detail["outcome"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        [("cli", "fetch", "failed"), ("cli", "fetch", "ok")],
+        "{log:?}"
+    );
+    assert_eq!(log[1].detail["source"], "intune");
 
     let mut bare = env.clone();
     bare.remove("CLIENT_SECRET");

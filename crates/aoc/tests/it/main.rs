@@ -8,6 +8,7 @@ mod auth;
 mod common;
 mod hardening;
 mod import;
+mod privacy;
 mod ingest;
 mod signin;
 mod ui_assets;
