@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::generate::{DEFAULT_TENANT_ID, EventRates};
+use crate::key_vault::KeyVaultConfig;
+use crate::managed_identity::ManagedIdentityConfig;
 
 /// Demo application (client) id.
 pub const DEFAULT_CLIENT_ID: &str = "00000000-0000-0000-0000-0000000000c1";
@@ -49,6 +51,10 @@ pub struct SimConfig {
     pub faults: Vec<FaultSpec>,
     /// Endpoints failing with a fixed status from the start.
     pub failing: Vec<FailingSpec>,
+    /// The Azure Key Vault served at `/secrets/{name}`.
+    pub key_vault: KeyVaultConfig,
+    /// The host's managed identities (IMDS and App Service token endpoints).
+    pub managed_identity: ManagedIdentityConfig,
 }
 
 impl Default for SimConfig {
@@ -71,6 +77,8 @@ impl Default for SimConfig {
             management_throttle_status: 403,
             faults: Vec::new(),
             failing: Vec::new(),
+            key_vault: KeyVaultConfig::default(),
+            managed_identity: ManagedIdentityConfig::default(),
         }
     }
 }
@@ -98,6 +106,8 @@ impl fmt::Debug for SimConfig {
             )
             .field("faults", &self.faults)
             .field("failing", &self.failing)
+            .field("key_vault", &self.key_vault)
+            .field("managed_identity", &self.managed_identity)
             .finish()
     }
 }
@@ -106,7 +116,7 @@ impl fmt::Debug for SimConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
-    /// Every Graph and Management request (not login, not `/_sim`).
+    /// Every Graph and Management request (not login, Key Vault, managed identity or `/_sim`).
     #[default]
     Any,
     /// The token endpoint.
@@ -122,6 +132,10 @@ pub enum Target {
     ContentList,
     /// Blob downloads only.
     ContentBlob,
+    /// Key Vault `GET /secrets/{name}`.
+    KeyVault,
+    /// The managed identity token endpoints (IMDS and App Service).
+    ManagedIdentity,
 }
 
 /// A counted endpoint.
@@ -137,10 +151,12 @@ pub enum Endpoint {
     SubscriptionsList,
     SubscriptionsContent,
     ContentBlob,
+    VaultSecret,
+    ManagedIdentityToken,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 9] = [
+    pub const ALL: [Endpoint; 11] = [
         Endpoint::Token,
         Endpoint::DirectoryAudits,
         Endpoint::AuditEvents,
@@ -150,6 +166,8 @@ impl Endpoint {
         Endpoint::SubscriptionsList,
         Endpoint::SubscriptionsContent,
         Endpoint::ContentBlob,
+        Endpoint::VaultSecret,
+        Endpoint::ManagedIdentityToken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -163,6 +181,8 @@ impl Endpoint {
             Endpoint::SubscriptionsList => "subscriptions_list",
             Endpoint::SubscriptionsContent => "subscriptions_content",
             Endpoint::ContentBlob => "content_blob",
+            Endpoint::VaultSecret => "vault_secret",
+            Endpoint::ManagedIdentityToken => "managed_identity_token",
         }
     }
 
@@ -179,7 +199,11 @@ impl Endpoint {
 
     pub(crate) fn matches(self, target: Target) -> bool {
         match target {
-            Target::Any => self != Endpoint::Token,
+            // Faults aimed at the audit APIs must not also break the start-up secrets load.
+            Target::Any => !matches!(
+                self,
+                Endpoint::Token | Endpoint::VaultSecret | Endpoint::ManagedIdentityToken
+            ),
             Target::Login => self == Endpoint::Token,
             Target::Graph => matches!(
                 self,
@@ -191,6 +215,8 @@ impl Endpoint {
             Target::Management => self.is_management(),
             Target::ContentList => self == Endpoint::SubscriptionsContent,
             Target::ContentBlob => self == Endpoint::ContentBlob,
+            Target::KeyVault => self == Endpoint::VaultSecret,
+            Target::ManagedIdentity => self == Endpoint::ManagedIdentityToken,
         }
     }
 }

@@ -7,7 +7,8 @@
 //!   of `(seed, source, time slot)`, so the set of records in any time window is fixed by the
 //!   seed, whenever it is asked.
 //! - [`router`] / [`serve`] / [`start`]: an axum server impersonating the Microsoft identity
-//!   platform token endpoint, Microsoft Graph and the Office 365 Management Activity API,
+//!   platform token endpoint, Microsoft Graph, the Office 365 Management Activity API, and
+//!   (for the start-up secrets load) Azure Key Vault and the managed identity token endpoints,
 //!   with switches for throttling, outages and failing sources ([`SimHandle`],
 //!   `POST /_sim/control`) and ground truth for tests ([`SimHandle::unique_records`]).
 //!
@@ -20,6 +21,8 @@ mod error;
 mod generate;
 mod handle;
 mod http;
+mod key_vault;
+mod managed_identity;
 pub mod oidc;
 mod rng;
 mod tenant;
@@ -37,3 +40,5 @@ pub use handle::{SimHandle, SimState, SubscriptionStatus};
 pub use http::{
     ControlRequest, FailArgs, FaultArgs, RunningSim, router, serve, serve_handle, start,
 };
+pub use key_vault::{DEFAULT_WEBHOOK_CLIENT_STATE, KeyVaultConfig};
+pub use managed_identity::ManagedIdentityConfig;

@@ -28,7 +28,7 @@ pub(crate) fn json_response(
     resp
 }
 
-fn set_retry_after(resp: &mut Response, retry_after_secs: Option<u64>) {
+pub(crate) fn set_retry_after(resp: &mut Response, retry_after_secs: Option<u64>) {
     if let Some(secs) = retry_after_secs
         && let Ok(v) = HeaderValue::from_str(&secs.to_string())
     {

@@ -28,13 +28,22 @@ const MANAGE_RESOURCES: &[&str] = &[
     "https://manage.protection.apps.mil",
 ];
 
+/// Azure Key Vault in the public, US Government and China clouds.
+const VAULT_RESOURCES: &[&str] = &[
+    "https://vault.azure.net",
+    "https://vault.usgovcloudapi.net",
+    "https://vault.azure.cn",
+];
+
 /// Maps a resource identifier to the audience of the token issued for it.
-fn audience_for(resource: &str, base: &str) -> Option<Audience> {
+pub(crate) fn audience_for(resource: &str, base: &str) -> Option<Audience> {
     let r = resource.trim_end_matches('/').to_ascii_lowercase();
     if GRAPH_RESOURCES.contains(&r.as_str()) {
         Some(Audience::Graph)
     } else if MANAGE_RESOURCES.contains(&r.as_str()) {
         Some(Audience::Manage)
+    } else if VAULT_RESOURCES.contains(&r.as_str()) {
+        Some(Audience::Vault)
     } else if r == base.trim_end_matches('/').to_ascii_lowercase() {
         Some(Audience::Sim)
     } else {
@@ -197,6 +206,10 @@ mod tests {
         assert_eq!(
             audience_for("http://127.0.0.1:9000", base),
             Some(Audience::Sim)
+        );
+        assert_eq!(
+            audience_for("https://vault.azure.net", base),
+            Some(Audience::Vault)
         );
         assert_eq!(audience_for("https://example.org", base), None);
     }

@@ -8,10 +8,12 @@ mod control;
 mod errors;
 mod filter;
 mod graph;
+mod identity;
 mod login;
 mod manage;
 mod oidc;
 mod token;
+mod vault;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -44,6 +46,8 @@ use crate::handle::SimHandle;
 /// - OpenID Connect for demo sign-in (see [`crate::oidc`]): `GET /{tenant}/v2.0/.well-known/openid-configuration`,
 ///   `GET /{tenant}/discovery/v2.0/keys`, `GET|POST /{tenant}/oauth2/v2.0/authorize`,
 ///   `GET /{tenant}/oauth2/v2.0/logout`; the token endpoint also takes `authorization_code`
+/// - Azure Key Vault: `GET /secrets/{name}[/{version}]`; managed identity tokens:
+///   `GET /metadata/identity/oauth2/token` (IMDS), `GET /msi/token` (App Service)
 pub fn router(handle: SimHandle) -> Router {
     let feed = "/api/{version}/{tenant}/activity/feed";
     Router::new()
@@ -75,6 +79,11 @@ pub fn router(handle: SimHandle) -> Router {
             get(manage::content),
         )
         .route(&format!("{feed}/audit/{{content_id}}"), get(manage::blob))
+        .route("/secrets/{name}", get(vault::secret))
+        .route("/secrets/{name}/", get(vault::secret))
+        .route("/secrets/{name}/{version}", get(vault::secret_version))
+        .route("/metadata/identity/oauth2/token", get(identity::imds_token))
+        .route("/msi/token", get(identity::app_service_token))
         .route("/_sim/control", post(control::control))
         .route("/_sim/state", get(control::state))
         .route("/_sim/truth", get(control::truth))

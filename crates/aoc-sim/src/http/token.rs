@@ -20,6 +20,9 @@ pub(crate) enum Audience {
     /// Issued for the simulator's own base URL (`{base}/.default`): valid on both APIs, since
     /// one base URL cannot say which API it meant.
     Sim,
+    /// Azure Key Vault (`https://vault.azure.net` and its national-cloud twins). Only a token
+    /// for the vault resource opens it: the vault checks the audience strictly.
+    Vault,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,13 +53,23 @@ fn mac(handle: &SimHandle, payload: &str) -> String {
 }
 
 pub(crate) fn issue(handle: &SimHandle, kind: Audience, aud: &str) -> (String, u64) {
+    issue_for_app(handle, kind, aud, &handle.config().client_id)
+}
+
+/// Like [`issue`], for another application id (a managed identity's client id).
+pub(crate) fn issue_for_app(
+    handle: &SimHandle,
+    kind: Audience,
+    aud: &str,
+    appid: &str,
+) -> (String, u64) {
     let lifetime = handle.config().token_lifetime_secs;
     let iat = chrono::Utc::now().timestamp();
     let claims = Claims {
         aud: aud.to_string(),
         kind,
         tid: handle.config().tenant_id.clone(),
-        appid: handle.config().client_id.clone(),
+        appid: appid.to_string(),
         iat,
         exp: iat.saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX / 2)),
         generation: handle.token_generation(),
@@ -101,7 +114,9 @@ pub(crate) fn verify(
     if claims.exp <= chrono::Utc::now().timestamp() {
         return Err(TokenProblem::Expired);
     }
-    if claims.kind != want && claims.kind != Audience::Sim {
+    let sim_fits =
+        claims.kind == Audience::Sim && matches!(want, Audience::Graph | Audience::Manage);
+    if claims.kind != want && !sim_fits {
         return Err(TokenProblem::WrongAudience);
     }
     Ok(claims)
