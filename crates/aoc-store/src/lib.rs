@@ -29,7 +29,6 @@ mod codec;
 mod in_flight;
 mod migrations;
 pub mod postgres;
-mod postgres_activity;
 mod sql;
 pub mod sqlite;
 mod text;

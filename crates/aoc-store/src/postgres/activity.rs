@@ -4,19 +4,15 @@
 //! page past an id that becomes visible a moment later; for a log of human actions that is an
 //! accepted edge, not worth a serializing lock on every write.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgPool;
 
+use super::encode::{pg_text, time_text};
 use crate::activity::{Activity, NewActivity};
 use crate::{StoreError, StoreResult};
 
-/// PostgreSQL text cannot hold NUL.
-fn no_nul(s: &str) -> String {
-    s.replace('\0', "\u{FFFD}")
-}
-
-pub(crate) async fn append(pool: &PgPool, entry: &NewActivity) -> StoreResult<i64> {
+pub(super) async fn append(pool: &PgPool, entry: &NewActivity) -> StoreResult<i64> {
     // Kept as text: serde_json escapes NUL as \u0000, which text holds but JSONB refuses.
     let detail = serde_json::to_string(&entry.detail)
         .map_err(|e| StoreError::Corrupt(format!("activity detail: {e}")))?;
@@ -24,18 +20,18 @@ pub(crate) async fn append(pool: &PgPool, entry: &NewActivity) -> StoreResult<i6
         "INSERT INTO activity (at, actor, subject, action, target, detail) \
          VALUES ($1::timestamptz, $2, $3, $4, $5, $6) RETURNING id",
     )
-    .bind(entry.at.to_rfc3339_opts(SecondsFormat::Micros, true))
-    .bind(no_nul(&entry.actor))
-    .bind(entry.subject.as_deref().map(no_nul))
-    .bind(no_nul(&entry.action))
-    .bind(entry.target.as_deref().map(no_nul))
+    .bind(time_text(entry.at))
+    .bind(pg_text(&entry.actor))
+    .bind(entry.subject.as_deref().map(pg_text))
+    .bind(pg_text(&entry.action))
+    .bind(entry.target.as_deref().map(pg_text))
     .bind(detail)
     .fetch_one(pool)
     .await?;
     Ok(id)
 }
 
-pub(crate) async fn list(
+pub(super) async fn list(
     pool: &PgPool,
     before: Option<i64>,
     limit: u32,
