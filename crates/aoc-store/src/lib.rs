@@ -29,6 +29,7 @@ mod codec;
 mod in_flight;
 mod migrations;
 pub mod postgres;
+mod rows;
 mod sql;
 pub mod sqlite;
 mod text;

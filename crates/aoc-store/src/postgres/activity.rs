@@ -4,13 +4,13 @@
 //! page past an id that becomes visible a moment later; for a log of human actions that is an
 //! accepted edge, not worth a serializing lock on every write.
 
-use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgPool;
 
 use super::encode::{pg_text, time_text};
+use super::micros_of;
 use crate::activity::{Activity, NewActivity};
-use crate::{StoreError, StoreResult};
+use crate::{StoreError, StoreResult, rows};
 
 pub(super) async fn append(pool: &PgPool, entry: &NewActivity) -> StoreResult<i64> {
     // Kept as text: serde_json escapes NUL as \u0000, which text holds but JSONB refuses.
@@ -36,30 +36,15 @@ pub(super) async fn list(
     before: Option<i64>,
     limit: u32,
 ) -> StoreResult<Vec<Activity>> {
-    let rows = sqlx::query(
-        "SELECT id, (extract(epoch from at) * 1000000)::int8, actor, subject, action, target, \
-         detail FROM activity WHERE id < $1 ORDER BY id DESC LIMIT $2",
-    )
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let us: i64 = r.try_get(1)?;
-            let detail: String = r.try_get(6)?;
-            Ok(Activity {
-                id: r.try_get(0)?,
-                at: DateTime::<Utc>::from_timestamp_micros(us).ok_or_else(|| {
-                    StoreError::Corrupt(format!("activity: timestamp out of range: {us}"))
-                })?,
-                actor: r.try_get(2)?,
-                subject: r.try_get(3)?,
-                action: r.try_get(4)?,
-                target: r.try_get(5)?,
-                detail: serde_json::from_str(&detail)
-                    .map_err(|e| StoreError::Corrupt(format!("activity detail: {e}")))?,
-            })
-        })
-        .collect()
+    let sql = format!(
+        "SELECT id, {} AS at_us, actor, subject, action, target, detail FROM activity \
+         WHERE id < $1 ORDER BY id DESC LIMIT $2",
+        micros_of("at")
+    );
+    let found = sqlx::query(AssertSqlSafe(sql))
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    found.iter().map(rows::activity).collect()
 }

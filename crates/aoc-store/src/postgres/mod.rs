@@ -19,7 +19,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use aoc_domain::{Comment, Event, EventQuery, FilterOptions, Page};
 
-use crate::{CachedName, EventStore, InsertOutcome, SourceHealth, StoreError, StoreResult};
+use crate::{CachedName, EventStore, InsertOutcome, SourceHealth, StoreResult};
 
 /// Microseconds since the epoch of a timestamptz expression (exact on PostgreSQL 14+).
 fn micros_of(expr: &str) -> String {
@@ -193,8 +193,4 @@ impl EventStore for PgStore {
     ) -> StoreResult<Vec<crate::Activity>> {
         activity::list(&self.pool, before, limit).await
     }
-}
-
-fn corrupt_time(what: &str, us: i64) -> StoreError {
-    StoreError::Corrupt(format!("{what}: timestamp out of range: {us}"))
 }

@@ -4,12 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgPool;
 
-use sqlx::Row;
-
 use super::encode::{pg_text, time_text};
-use super::{corrupt_time, micros_of};
-use crate::codec::from_micros;
-use crate::{CachedName, SourceHealth, StoreResult};
+use super::micros_of;
+use crate::{CachedName, SourceHealth, StoreResult, rows};
 
 pub(super) async fn get_watermark(
     pool: &PgPool,
@@ -23,8 +20,7 @@ pub(super) async fn get_watermark(
         .bind(pg_text(source))
         .fetch_optional(pool)
         .await?;
-    at.map(|us| from_micros(us).ok_or_else(|| corrupt_time("watermark", us)))
-        .transpose()
+    at.map(|us| rows::time("watermark", us)).transpose()
 }
 
 pub(super) async fn set_watermark(
@@ -45,27 +41,13 @@ pub(super) async fn set_watermark(
 
 pub(super) async fn source_health(pool: &PgPool) -> StoreResult<Vec<SourceHealth>> {
     let sql = format!(
-        "SELECT source, {}, {}, last_error, last_count FROM source_health ORDER BY source",
+        "SELECT source, {} AS last_attempt_us, {} AS last_success_us, last_error, last_count \
+         FROM source_health ORDER BY source",
         micros_of("last_attempt"),
         micros_of("last_success")
     );
-    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| {
-            let time = |i: usize| -> StoreResult<Option<DateTime<Utc>>> {
-                let us: Option<i64> = r.try_get(i)?;
-                us.map(|us| from_micros(us).ok_or_else(|| corrupt_time("source health", us)))
-                    .transpose()
-            };
-            Ok(SourceHealth {
-                source: r.try_get(0)?,
-                last_attempt: time(1)?,
-                last_success: time(2)?,
-                last_error: r.try_get(3)?,
-                last_count: u64::try_from(r.try_get::<i64, _>(4)?).unwrap_or(0),
-            })
-        })
-        .collect()
+    let found = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await?;
+    found.iter().map(rows::source_health).collect()
 }
 
 pub(super) async fn put_source_health(pool: &PgPool, health: &SourceHealth) -> StoreResult<()> {
@@ -96,26 +78,17 @@ pub(super) async fn cached_names(
     }
     let ids: Vec<String> = ids.iter().map(|s| pg_text(s)).collect();
     let sql = format!(
-        "SELECT object_id, display_name, {} FROM name_cache \
+        "SELECT object_id, display_name, {} AS expires_at_us FROM name_cache \
          WHERE object_id = ANY($1::text[]) AND expires_at > $2::timestamptz \
          ORDER BY object_id",
         micros_of("expires_at")
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
+    let found = sqlx::query(AssertSqlSafe(sql))
         .bind(ids)
         .bind(time_text(now))
         .fetch_all(pool)
         .await?;
-    rows.iter()
-        .map(|r| {
-            let us: i64 = r.try_get(2)?;
-            Ok(CachedName {
-                object_id: r.try_get(0)?,
-                display_name: r.try_get(1)?,
-                expires_at: from_micros(us).ok_or_else(|| corrupt_time("name cache", us))?,
-            })
-        })
-        .collect()
+    found.iter().map(rows::cached_name).collect()
 }
 
 pub(super) async fn put_cached_names(pool: &PgPool, names: &[CachedName]) -> StoreResult<()> {

@@ -1,11 +1,10 @@
 //! The activity log on SQLite (table `activity`, migration 0002).
 
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 
-use super::corrupt_time;
 use crate::activity::{Activity, NewActivity};
-use crate::codec::{from_micros, micros};
-use crate::{StoreError, StoreResult};
+use crate::codec::micros;
+use crate::{StoreError, StoreResult, rows};
 
 pub(super) async fn append(writer: &SqlitePool, entry: &NewActivity) -> StoreResult<i64> {
     let detail = serde_json::to_string(&entry.detail)
@@ -30,7 +29,7 @@ pub(super) async fn list(
     before: Option<i64>,
     limit: u32,
 ) -> StoreResult<Vec<Activity>> {
-    let rows = sqlx::query(
+    let found = sqlx::query(
         "SELECT id, at_us, actor, subject, action, target, detail FROM activity \
          WHERE id < ? ORDER BY id DESC LIMIT ?",
     )
@@ -38,20 +37,5 @@ pub(super) async fn list(
     .bind(i64::from(limit))
     .fetch_all(reader)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let us: i64 = r.try_get(1)?;
-            let detail: String = r.try_get(6)?;
-            Ok(Activity {
-                id: r.try_get(0)?,
-                at: from_micros(us).ok_or_else(|| corrupt_time("activity", us))?,
-                actor: r.try_get(2)?,
-                subject: r.try_get(3)?,
-                action: r.try_get(4)?,
-                target: r.try_get(5)?,
-                detail: serde_json::from_str(&detail)
-                    .map_err(|e| StoreError::Corrupt(format!("activity detail: {e}")))?,
-            })
-        })
-        .collect()
+    found.iter().map(rows::activity).collect()
 }

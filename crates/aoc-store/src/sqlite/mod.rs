@@ -287,10 +287,6 @@ impl EventStore for SqliteStore {
     }
 }
 
-fn corrupt_time(what: &str, us: i64) -> StoreError {
-    StoreError::Corrupt(format!("{what}: timestamp out of range: {us}"))
-}
-
 /// Parse the path out of a `sqlite:` URL or a plain path (see [`crate::open`]).
 pub(crate) fn path_from_url(url: &str) -> Option<PathBuf> {
     let rest = url

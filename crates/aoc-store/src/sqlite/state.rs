@@ -1,11 +1,10 @@
 //! Watermarks, source health and the directory name cache.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 
-use super::corrupt_time;
-use crate::codec::{self, from_micros, micros};
-use crate::{CachedName, SourceHealth, StoreResult};
+use crate::codec::{self, micros};
+use crate::{CachedName, SourceHealth, StoreResult, rows};
 
 /// Object ids per `json_each` list.
 const IDS_PER_QUERY: usize = 1000;
@@ -18,8 +17,7 @@ pub(super) async fn get_watermark(
         .bind(source)
         .fetch_optional(reader)
         .await?;
-    at.map(|us| from_micros(us).ok_or_else(|| corrupt_time("watermark", us)))
-        .transpose()
+    at.map(|us| rows::time("watermark", us)).transpose()
 }
 
 pub(super) async fn set_watermark(
@@ -39,28 +37,13 @@ pub(super) async fn set_watermark(
 }
 
 pub(super) async fn source_health(reader: &SqlitePool) -> StoreResult<Vec<SourceHealth>> {
-    let rows = sqlx::query(
+    let found = sqlx::query(
         "SELECT source, last_attempt_us, last_success_us, last_error, last_count \
          FROM source_health ORDER BY source",
     )
     .fetch_all(reader)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let time = |i: usize| -> StoreResult<Option<DateTime<Utc>>> {
-                let us: Option<i64> = r.try_get(i)?;
-                us.map(|us| from_micros(us).ok_or_else(|| corrupt_time("source health", us)))
-                    .transpose()
-            };
-            Ok(SourceHealth {
-                source: r.try_get(0)?,
-                last_attempt: time(1)?,
-                last_success: time(2)?,
-                last_error: r.try_get(3)?,
-                last_count: u64::try_from(r.try_get::<i64, _>(4)?).unwrap_or(0),
-            })
-        })
-        .collect()
+    found.iter().map(rows::source_health).collect()
 }
 
 pub(super) async fn put_source_health(
@@ -92,7 +75,7 @@ pub(super) async fn cached_names(
 ) -> StoreResult<Vec<CachedName>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(IDS_PER_QUERY) {
-        let rows = sqlx::query(
+        let found = sqlx::query(
             "SELECT object_id, display_name, expires_at_us FROM name_cache \
              WHERE object_id IN (SELECT value FROM json_each(?)) AND expires_at_us > ? \
              ORDER BY object_id",
@@ -101,13 +84,8 @@ pub(super) async fn cached_names(
         .bind(micros(now))
         .fetch_all(reader)
         .await?;
-        for r in &rows {
-            let us: i64 = r.try_get(2)?;
-            out.push(CachedName {
-                object_id: r.try_get(0)?,
-                display_name: r.try_get(1)?,
-                expires_at: from_micros(us).ok_or_else(|| corrupt_time("name cache", us))?,
-            });
+        for r in &found {
+            out.push(rows::cached_name(r)?);
         }
     }
     Ok(out)
