@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod import;
+pub mod keyvault;
 pub mod privacy;
 
 pub use caller::Caller;
