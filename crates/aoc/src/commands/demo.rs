@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use aoc_app::{AppContext, Settings};
+use aoc_app::AppContext;
 
 use crate::cli::DemoArgs;
 
@@ -16,10 +16,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create the demo folder {}", args.dir.display()))?;
     let db = args.dir.join("aoc.db");
     let sim_config = super::simulate::sim_config(args.seed, args.days, None)?;
-    let (tenant, client, secret) = (
+    let (tenant, client, secret, vault) = (
         sim_config.tenant_id.clone(),
         sim_config.client_id.clone(),
         sim_config.client_secret.clone(),
+        sim_config.key_vault.name.clone(),
     );
     let sim = aoc_sim::start(sim_config)
         .await
@@ -31,14 +32,23 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         ("DATABASE_URL".into(), format!("sqlite://{}", db.display())),
         ("BIND_ADDR".into(), args.bind.clone()),
         ("TENANT_ID".into(), tenant.clone()),
-        ("CLIENT_ID".into(), client),
-        ("CLIENT_SECRET".into(), secret),
+        ("CLIENT_ID".into(), client.clone()),
+        ("CLIENT_SECRET".into(), secret.clone()),
         ("LOGIN_BASE_URL".into(), sim.base_url.clone()),
         ("GRAPH_BASE_URL".into(), sim.base_url.clone()),
         ("MANAGE_BASE_URL".into(), sim.base_url.clone()),
         ("ENABLE_PERIODIC_FETCH".into(), "true".into()),
         // The simulator does not throttle by rate, so the demo need not pace like Graph.
         ("GRAPH_MIN_INTERVAL_MS".into(), "20".into()),
+        // The secrets the demo does not set itself (the webhook's clientState) come from the
+        // simulated tenant's Key Vault, read as a deployment reads Azure's; never from a real
+        // vault named in the environment or a .env.
+        ("AZURE_KEY_VAULT_NAME".into(), vault),
+        ("AZURE_KEY_VAULT_URL".into(), sim.base_url.clone()),
+        ("AZURE_TENANT_ID".into(), tenant.clone()),
+        ("AZURE_CLIENT_ID".into(), client),
+        ("AZURE_CLIENT_SECRET".into(), secret),
+        ("AZURE_AUTHORITY_HOST".into(), sim.base_url.clone()),
     ]);
     if std::env::var("UNIFIED_CONTENT_TYPES").is_err() {
         overrides.insert(
@@ -56,9 +66,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
         users = Some(super::demo_auth::describe_users());
     }
-    let settings =
-        Settings::from_lookup(&|k| overrides.get(k).cloned().or_else(|| std::env::var(k).ok()))
-            .context("invalid configuration")?;
+    let lookup = |k: &str| overrides.get(k).cloned().or_else(|| std::env::var(k).ok());
+    let (settings, secrets) = super::settings_from(&lookup).await?;
     let ctx = AppContext::open(settings).await?;
     let addr = ctx.settings.bind_addr;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
@@ -72,6 +81,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         sim.base_url, args.seed, args.days
     );
     println!("  database:         {}", db.display());
+    if let Some(vault) = secrets.vault() {
+        let loaded = secrets.loaded();
+        let loaded = if loaded.is_empty() {
+            "nothing".to_string()
+        } else {
+            loaded.join(", ")
+        };
+        println!("  key vault:        {vault} (simulated): {loaded}");
+    }
     if let Some(users) = users {
         println!("  sign-in:          on; demo users:\n{users}");
     }

@@ -16,7 +16,7 @@ use aoc_domain::Source;
 use crate::cli::FetchArgs;
 
 pub async fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
-    let ctx = super::open_context(super::settings()?).await?;
+    let ctx = super::open_context(super::settings().await?).await?;
     if !ctx.ingest.configured() {
         anyhow::bail!(
             "fetching needs TENANT_ID, CLIENT_ID and CLIENT_SECRET (see the README); \

@@ -15,7 +15,7 @@ use crate::cli::ImportArgs;
 const SHOWN_REJECTS: usize = 20;
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let ctx = super::open_context(super::settings()?).await?;
+    let ctx = super::open_context(super::settings().await?).await?;
     let report = import_files(&ctx, &args.paths, args.all_rejects).await?;
     println!(
         "imported {} records from {} file(s): {} new, {} duplicates, {} rejected",

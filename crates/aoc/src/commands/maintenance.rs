@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use crate::cli::{MaintenanceAction, MaintenanceArgs};
 
 pub async fn run(args: MaintenanceArgs) -> anyhow::Result<ExitCode> {
-    let ctx = super::open_context(super::settings()?).await?;
+    let ctx = super::open_context(super::settings().await?).await?;
     let store = ctx.store();
     let progress = |n: u64| {
         if n.is_multiple_of(10_000) {

@@ -5,7 +5,7 @@ use anyhow::Context;
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut settings = super::settings()?;
+    let mut settings = super::settings().await?;
     if let Some(bind) = args.bind {
         settings.bind_addr = bind
             .parse()

@@ -21,6 +21,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     for var in ["LOGIN_BASE_URL", "GRAPH_BASE_URL", "MANAGE_BASE_URL"] {
         println!("  {var}=http://{addr}");
     }
+    println!("and, to read secrets from its Key Vault with its VM managed identity:");
+    println!("  AZURE_KEY_VAULT_URL=http://{addr}");
+    println!("  AZURE_IMDS_ENDPOINT=http://{addr}");
     aoc_sim::serve(listener, config, super::serve::shutdown_signal())
         .await
         .context("the simulated tenant stopped")?;
