@@ -1,13 +1,23 @@
 //! Settings from the environment (and an optional `.env`, loaded by the binary), under the
 //! original service's variable names. Every value is validated at start-up: a bad one stops
-//! the process with a message naming the variable.
+//! the process with a message naming the variable. A secret may instead be given as
+//! `NAME_FILE`, the path of a file holding it (container and Kubernetes secrets).
+
+mod known;
+mod secret_url;
+mod warnings;
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
 use secrecy::SecretString;
+
+pub use known::{FILE_SUFFIX, SETTINGS, SettingInfo, file_variable, setting};
+pub use secret_url::{SecretUrl, redact as redact_url};
+pub use warnings::unknown_variable_warnings;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{var}: {message}")]
@@ -64,13 +74,16 @@ pub struct RateLimitSettings {
     /// Requests per window for the default category.
     pub requests: u32,
     pub window: Duration,
-    pub redis_url: Option<String>,
+    pub redis_url: Option<SecretUrl>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub database_url: String,
+    pub database_url: SecretUrl,
     pub bind_addr: SocketAddr,
+    /// Reverse proxies whose forwarding headers are believed (TRUSTED_PROXIES): only a request
+    /// whose TCP peer is one of them gets its client address from X-Forwarded-For / Forwarded.
+    pub trusted_proxies: Vec<IpNet>,
     /// None when TENANT_ID/CLIENT_ID/CLIENT_SECRET are not all set: fetching is then disabled.
     pub m365: Option<M365Settings>,
     pub enable_periodic_fetch: bool,
@@ -89,30 +102,46 @@ pub struct Settings {
     pub hsts: bool,
 }
 
-const DEFAULT_METRICS_NETS: &[&str] = &[
-    "127.0.0.0/8",
-    "::1/128",
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "fc00::/7",
-];
+/// Largest secret file read: secrets are short, and a path pointing at something else (a
+/// device, a log) must not fill memory.
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
 
 impl Env<'_> {
-    fn get(&self, var: &str) -> Option<String> {
+    /// The variable as written: trimmed, empty meaning unset.
+    fn raw(&self, var: &str) -> Option<String> {
         (self.0)(var)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
 
-    fn string(&self, var: &str, default: &str) -> String {
-        self.get(var).unwrap_or_else(|| default.to_string())
+    /// The variable's value; for a secret, from the file named by `NAME_FILE` when that is set
+    /// instead.
+    fn get(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
+        let value = self.raw(var);
+        if !known::is_secret(var) {
+            return Ok(value);
+        }
+        let file_var = file_variable(var);
+        let Some(path) = self.raw(&file_var) else {
+            return Ok(value);
+        };
+        if value.is_some() {
+            return Err(ConfigError {
+                var,
+                message: format!("both {var} and {file_var} are set: keep one"),
+            });
+        }
+        read_secret_file(var, &file_var, &path).map(Some)
+    }
+
+    fn string(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+        Ok(self.get(var)?.unwrap_or_else(|| default.to_string()))
     }
 
     fn bool(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
-        match self.get(var) {
+        match self.get(var)? {
             None => Ok(default),
             Some(v) => match v.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => Ok(true),
@@ -131,7 +160,7 @@ impl Env<'_> {
         min: T,
         max: T,
     ) -> Result<Option<T>, ConfigError> {
-        let Some(v) = self.get(var) else {
+        let Some(v) = self.get(var)? else {
             return Ok(None);
         };
         let n: T = v.parse().map_err(|_| ConfigError {
@@ -147,32 +176,95 @@ impl Env<'_> {
         Ok(Some(n))
     }
 
-    fn list(&self, var: &str) -> Vec<String> {
-        self.get(var)
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default()
+    fn list(&self, var: &'static str) -> Result<Vec<String>, ConfigError> {
+        Ok(self.get(var)?.map(|v| split_list(&v)).unwrap_or_default())
     }
 
+    /// CIDRs or single addresses, comma-separated.
+    fn nets(&self, var: &'static str, default: &str) -> Result<Vec<IpNet>, ConfigError> {
+        let mut list = self.list(var)?;
+        if list.is_empty() {
+            list = split_list(default);
+        }
+        list.iter()
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| ConfigError {
+                        var,
+                        message: format!("'{s}' is not an IP address or CIDR"),
+                    })
+            })
+            .collect()
+    }
+
+    /// An http(s) base URL. Credentials have no place in one, and refusing them keeps every
+    /// such setting safe to print.
     fn url(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
-        let v = self.string(var, default);
+        let v = self.string(var, default)?;
         let parsed = url::Url::parse(&v).map_err(|e| ConfigError {
             var,
-            message: format!("not a URL ({e}): '{v}'"),
+            message: format!("not a URL ({e}): '{}'", redact_url(&v)),
         })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(ConfigError {
                 var,
-                message: format!("must be an http(s) URL, got '{v}'"),
+                message: format!("must be an http(s) URL, got '{}'", redact_url(&v)),
+            });
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(ConfigError {
+                var,
+                message: "must not contain a user name or password".into(),
             });
         }
         Ok(v.trim_end_matches('/').to_string())
     }
+}
+
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// A secret from `NAME_FILE`. Errors name the variable and the path, never what the file holds.
+fn read_secret_file(var: &'static str, file_var: &str, path: &str) -> Result<String, ConfigError> {
+    let fail = |why: String| ConfigError {
+        var,
+        message: format!("cannot read {file_var}={path}: {why}"),
+    };
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(fail(format!(
+            "larger than {} KiB, not a secret",
+            MAX_SECRET_FILE_BYTES / 1024
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text".into()))?;
+    // Secret files usually end in a newline (echo, kubectl create secret --from-file); the
+    // value is trimmed like a variable's.
+    let value = text.trim();
+    if value.is_empty() {
+        return Err(fail("the file is empty".into()));
+    }
+    Ok(value.to_string())
+}
+
+/// One variable as [`Settings`] reads it: trimmed, empty meaning unset, and for a secret (see
+/// [`SETTINGS`]) taken from `NAME_FILE` when that is set instead. For readers outside
+/// [`Settings`] (the Key Vault loader), so `AZURE_CLIENT_SECRET_FILE` works like the others.
+pub fn read_var(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    Env(lookup).get(var)
 }
 
 impl Settings {
@@ -188,16 +280,16 @@ impl Settings {
 
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
-        let database_url = env.string("DATABASE_URL", "sqlite://aoc.db");
-        let bind = env.string("BIND_ADDR", "127.0.0.1:8000");
+        let database_url = SecretUrl::new(env.string("DATABASE_URL", "sqlite://aoc.db")?);
+        let bind = env.string("BIND_ADDR", "127.0.0.1:8000")?;
         let bind_addr = bind.parse().map_err(|_| ConfigError {
             var: "BIND_ADDR",
             message: format!("expected HOST:PORT such as 127.0.0.1:8000, got '{bind}'"),
         })?;
 
-        let tenant = env.get("TENANT_ID");
-        let client = env.get("CLIENT_ID");
-        let secret = env.get("CLIENT_SECRET");
+        let tenant = env.get("TENANT_ID")?;
+        let client = env.get("CLIENT_ID")?;
+        let secret = env.get("CLIENT_SECRET")?;
         let m365 = match (tenant, client, secret) {
             (Some(tenant_id), Some(client_id), Some(secret)) => Some(M365Settings {
                 tenant_id,
@@ -207,7 +299,7 @@ impl Settings {
                 graph_base_url: env.url("GRAPH_BASE_URL", "https://graph.microsoft.com")?,
                 manage_base_url: env.url("MANAGE_BASE_URL", "https://manage.office.com")?,
                 unified_content_types: {
-                    let list = env.list("UNIFIED_CONTENT_TYPES");
+                    let list = env.list("UNIFIED_CONTENT_TYPES")?;
                     if list.is_empty() {
                         vec![
                             "Audit.Exchange".into(),
@@ -237,13 +329,13 @@ impl Settings {
 
         let auth = AuthSettings {
             enabled: env.bool("AUTH_ENABLED", false)?,
-            tenant_id: env.string("AUTH_TENANT_ID", ""),
-            client_id: env.string("AUTH_CLIENT_ID", ""),
-            issuer: env.string("AUTH_ISSUER", ""),
-            allowed_roles: env.list("AUTH_ALLOWED_ROLES"),
-            allowed_groups: env.list("AUTH_ALLOWED_GROUPS"),
+            tenant_id: env.string("AUTH_TENANT_ID", "")?,
+            client_id: env.string("AUTH_CLIENT_ID", "")?,
+            issuer: env.string("AUTH_ISSUER", "")?,
+            allowed_roles: env.list("AUTH_ALLOWED_ROLES")?,
+            allowed_groups: env.list("AUTH_ALLOWED_GROUPS")?,
             scopes: env
-                .string("AUTH_SCOPES", "")
+                .string("AUTH_SCOPES", "")?
                 .split(|c: char| c == ',' || c.is_whitespace())
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
@@ -265,28 +357,10 @@ impl Settings {
             }
         }
 
-        let metrics_allowed_ips = {
-            let list = env.list("METRICS_ALLOWED_IPS");
-            let list: Vec<String> = if list.is_empty() {
-                DEFAULT_METRICS_NETS.iter().map(|s| s.to_string()).collect()
-            } else {
-                list
-            };
-            list.iter()
-                .map(|s| {
-                    s.parse::<IpNet>()
-                        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-                        .map_err(|_| ConfigError {
-                            var: "METRICS_ALLOWED_IPS",
-                            message: format!("'{s}' is not an IP address or CIDR"),
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?
-        };
-
         Ok(Settings {
             database_url,
             bind_addr,
+            trusted_proxies: env.nets("TRUSTED_PROXIES", "")?,
             m365,
             enable_periodic_fetch: env.bool("ENABLE_PERIODIC_FETCH", false)?,
             fetch_interval: Duration::from_secs(
@@ -295,13 +369,13 @@ impl Settings {
                     .unwrap_or(60),
             ),
             retention_days: env.number("RETENTION_DAYS", 1u32, 36_500)?,
-            cors_origins: env.list("CORS_ORIGINS"),
+            cors_origins: env.list("CORS_ORIGINS")?,
             docs_enabled: env.bool("DOCS_ENABLED", false)?,
             auth,
             privacy: PrivacySettings {
-                services: env.list("PRIVACY_SERVICES"),
-                sensitive_operations: env.list("PRIVACY_SENSITIVE_OPERATIONS"),
-                service_roles: env.list("PRIVACY_SERVICE_ROLES"),
+                services: env.list("PRIVACY_SERVICES")?,
+                sensitive_operations: env.list("PRIVACY_SENSITIVE_OPERATIONS")?,
+                service_roles: env.list("PRIVACY_SERVICE_ROLES")?,
             },
             rate_limit: RateLimitSettings {
                 enabled: env.bool("RATE_LIMIT_ENABLED", true)?,
@@ -312,11 +386,12 @@ impl Settings {
                     env.number("RATE_LIMIT_WINDOW_SECONDS", 1u64, 86_400)?
                         .unwrap_or(60),
                 ),
-                redis_url: env.get("REDIS_URL"),
+                redis_url: env.get("REDIS_URL")?.map(SecretUrl::new),
             },
-            metrics_allowed_ips,
-            webhook_client_secret: env.get("WEBHOOK_CLIENT_SECRET").map(SecretString::from),
-            mappings_file: env.get("MAPPINGS_FILE"),
+            metrics_allowed_ips: env
+                .nets("METRICS_ALLOWED_IPS", known::DEFAULT_METRICS_ALLOWED_IPS)?,
+            webhook_client_secret: env.get("WEBHOOK_CLIENT_SECRET")?.map(SecretString::from),
+            mappings_file: env.get("MAPPINGS_FILE")?,
             ai_features_enabled: env.bool("AI_FEATURES_ENABLED", false)?,
             hsts: env.bool("HSTS_ENABLED", false)?,
         })
@@ -339,7 +414,8 @@ mod tests {
     #[test]
     fn defaults_are_the_embedded_store_on_loopback() {
         let s = settings(&[]).unwrap();
-        assert_eq!(s.database_url, "sqlite://aoc.db");
+        assert_eq!(s.database_url.expose(), "sqlite://aoc.db");
+        assert!(s.trusted_proxies.is_empty());
         assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8000");
         assert!(s.m365.is_none());
         assert_eq!(s.fetch_interval, Duration::from_secs(3600));
@@ -355,6 +431,7 @@ mod tests {
             ("ENABLE_PERIODIC_FETCH", "maybe"),
             ("RETENTION_DAYS", "-3"),
             ("METRICS_ALLOWED_IPS", "10.0.0.0/99"),
+            ("TRUSTED_PROXIES", "10.0.0.1,proxy.internal"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var, "{value}");
@@ -392,5 +469,265 @@ mod tests {
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("hunter2-very-secret"));
         assert!(dbg.contains("client_id"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_nets_or_addresses() {
+        let s = settings(&[("TRUSTED_PROXIES", " 10.0.0.0/8, 192.0.2.1 ,::1")]).unwrap();
+        let nets: Vec<String> = s.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.1/32", "::1/128"]);
+    }
+
+    #[test]
+    fn url_passwords_are_not_in_debug_output() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+            ("REDIS_URL", "redis://:s3cret@h"),
+        ])
+        .unwrap();
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(!dbg.contains("s3cret"), "{dbg}");
+        assert!(dbg.contains("postgres://u:***@h/db"), "{dbg}");
+        assert_eq!(s.database_url.expose(), "postgres://u:hunter2@h/db");
+        assert_eq!(
+            s.rate_limit.redis_url.as_ref().unwrap().expose(),
+            "redis://:s3cret@h"
+        );
+    }
+
+    #[test]
+    fn base_urls_refuse_credentials_without_echoing_them() {
+        for value in [
+            "https://u:pw-0815@graph.example",
+            "https://tok-0815@graph.example",
+        ] {
+            let err = settings(&[
+                ("TENANT_ID", "t"),
+                ("CLIENT_ID", "c"),
+                ("CLIENT_SECRET", "s"),
+                ("GRAPH_BASE_URL", value),
+            ])
+            .unwrap_err();
+            assert_eq!(err.var, "GRAPH_BASE_URL");
+            assert!(!err.to_string().contains("0815"), "{err}");
+        }
+    }
+
+    // ----- NAME_FILE -----
+
+    fn write(dir: &tempfile::TempDir, name: &str, content: &[u8]) -> String {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    }
+
+    #[test]
+    fn secrets_come_from_files() {
+        use secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = write(&dir, "secret", b"file-secret-0815\n");
+        let db = write(&dir, "db", b"postgres://u:pw@h/db\r\n");
+        let redis = write(&dir, "redis", b"redis://:pw@h\n");
+        let hook = write(&dir, "hook", b"  hook-state \n");
+        let s = settings(&[
+            ("TENANT_ID", "t"),
+            ("CLIENT_ID", "c"),
+            ("CLIENT_SECRET_FILE", &secret),
+            ("DATABASE_URL_FILE", &db),
+            ("REDIS_URL_FILE", &redis),
+            ("WEBHOOK_CLIENT_SECRET_FILE", &hook),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.m365.unwrap().client_secret.expose_secret(),
+            "file-secret-0815"
+        );
+        assert_eq!(s.database_url.expose(), "postgres://u:pw@h/db");
+        assert_eq!(s.rate_limit.redis_url.unwrap().expose(), "redis://:pw@h");
+        assert_eq!(
+            s.webhook_client_secret.unwrap().expose_secret(),
+            "hook-state"
+        );
+        // An empty NAME_FILE is as good as unset.
+        let s = settings(&[
+            ("DATABASE_URL", "sqlite://x.db"),
+            ("DATABASE_URL_FILE", " "),
+        ])
+        .unwrap();
+        assert_eq!(s.database_url.expose(), "sqlite://x.db");
+        // Only secrets are read from files: BIND_ADDR_FILE is not a setting (the start-up
+        // warning says so).
+        let path = write(&dir, "bind", b"0.0.0.0:1\n");
+        let s = settings(&[("BIND_ADDR_FILE", &path)]).unwrap();
+        assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8000");
+    }
+
+    #[test]
+    fn a_secret_set_twice_is_an_error_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "secret", b"from-file-0815\n");
+        let err = settings(&[
+            ("CLIENT_SECRET", "inline-0815"),
+            ("CLIENT_SECRET_FILE", &path),
+        ])
+        .unwrap_err();
+        assert_eq!(err.var, "CLIENT_SECRET");
+        let text = err.to_string();
+        assert!(text.contains("CLIENT_SECRET_FILE"), "{text}");
+        assert!(!text.contains("0815"), "{text}");
+    }
+
+    #[test]
+    fn unreadable_secret_files_name_variable_and_path_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing").display().to_string();
+        let empty = write(&dir, "empty", b"\n");
+        let binary = write(&dir, "binary", b"pw-0815\xff\xfe");
+        let huge = write(&dir, "huge", &vec![b'x'; 70 * 1024]);
+        let a_dir = dir.path().display().to_string();
+        for (path, why) in [
+            (&missing, "No such file"),
+            (&empty, "empty"),
+            (&binary, "UTF-8"),
+            (&huge, "larger than"),
+            (&a_dir, ""),
+        ] {
+            let err = settings(&[("DATABASE_URL_FILE", path)]).unwrap_err();
+            assert_eq!(err.var, "DATABASE_URL");
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("DATABASE_URL_FILE={path}")),
+                "{text}"
+            );
+            assert!(text.contains(why), "{text}");
+            assert!(!text.contains("0815") && !text.contains("xxxx"), "{text}");
+        }
+    }
+
+    #[test]
+    fn read_var_applies_files_to_other_readers_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "azure", b"azure-secret\n");
+        let map: HashMap<String, String> =
+            HashMap::from([("AZURE_CLIENT_SECRET_FILE".to_string(), path)]);
+        let lookup = |k: &str| map.get(k).cloned();
+        assert_eq!(
+            read_var(&lookup, "AZURE_CLIENT_SECRET").unwrap().as_deref(),
+            Some("azure-secret")
+        );
+        assert_eq!(read_var(&lookup, "AZURE_TENANT_ID").unwrap(), None);
+    }
+
+    // ----- the settings table -----
+
+    /// Settings as complete as the table allows (Microsoft 365 and auth on), so every branch
+    /// that reads a variable runs.
+    fn full() -> HashMap<String, String> {
+        [
+            ("TENANT_ID", "t"),
+            ("CLIENT_ID", "c"),
+            ("CLIENT_SECRET", "s"),
+            ("AUTH_ENABLED", "true"),
+            ("AUTH_TENANT_ID", "t"),
+            ("AUTH_CLIENT_ID", "c"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn the_table_has_each_name_once() {
+        let mut names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+        for s in SETTINGS {
+            assert!(!s.description.is_empty(), "{}", s.name);
+            if s.secret {
+                let file = file_variable(s.name);
+                assert!(setting(&file).is_none(), "{file} is a setting of its own");
+            }
+        }
+    }
+
+    #[test]
+    fn every_variable_settings_reads_is_in_the_table() {
+        let map = full();
+        let asked = std::cell::RefCell::new(Vec::<String>::new());
+        Settings::from_lookup(&|k| {
+            asked.borrow_mut().push(k.to_string());
+            map.get(k).cloned()
+        })
+        .unwrap();
+        let asked = asked.into_inner();
+        assert!(asked.len() > 30, "{asked:?}");
+        for name in asked {
+            if setting(&name).is_some() {
+                continue;
+            }
+            let base = name.strip_suffix(FILE_SUFFIX).unwrap_or(&name);
+            let info = setting(base).unwrap_or_else(|| panic!("{name} is not in SETTINGS"));
+            assert!(info.secret, "{name}: only secrets have a file variant");
+        }
+    }
+
+    #[test]
+    fn documented_defaults_are_the_defaults() {
+        let base = full();
+        let baseline = format!("{:?}", Settings::from_map(&base).unwrap());
+        for s in SETTINGS
+            .iter()
+            .filter(|s| !s.default.is_empty() && !base.contains_key(s.name))
+        {
+            let mut map = base.clone();
+            map.insert(s.name.to_string(), s.default.to_string());
+            let with_default = format!("{:?}", Settings::from_map(&map).unwrap());
+            assert_eq!(baseline, with_default, "{}={}", s.name, s.default);
+        }
+    }
+
+    /// `NAME=value` lines of `.env.example`, commented out or not: (name, value, commented).
+    fn example_assignments(text: &str) -> Vec<(String, String, bool)> {
+        text.lines()
+            .filter_map(|line| {
+                let line = line.trim();
+                let (commented, rest) = match line.strip_prefix('#') {
+                    Some(rest) => (true, rest.trim_start()),
+                    None => (false, line),
+                };
+                let (name, value) = rest.split_once('=')?;
+                let is_name = !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+                is_name.then(|| (name.to_string(), value.to_string(), commented))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn env_example_lists_every_setting_with_its_default() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example");
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines = example_assignments(&text);
+        for (name, value, commented) in &lines {
+            let info = setting(name)
+                .unwrap_or_else(|| panic!(".env.example names {name}, which AOC does not read"));
+            assert!(
+                commented,
+                "{name}: every line is commented out (defaults apply)"
+            );
+            assert_eq!(
+                value, info.default,
+                "{name}: .env.example shows another default"
+            );
+        }
+        for s in SETTINGS {
+            let n = lines.iter().filter(|(name, ..)| name == s.name).count();
+            assert_eq!(n, 1, "{} appears {n} times in .env.example", s.name);
+        }
     }
 }

@@ -132,7 +132,7 @@ impl RateLimiter {
     pub fn new(settings: &RateLimitSettings) -> Result<Self, RedisError> {
         let quotas = Quotas::from_settings(settings);
         let backend = match &settings.redis_url {
-            Some(url) => Backend::Redis(redis_store::RedisLimiter::new(url, quotas)?),
+            Some(url) => Backend::Redis(redis_store::RedisLimiter::new(url.expose(), quotas)?),
             None => Backend::Memory(memory::MemoryLimiter::new(quotas)),
         };
         Ok(Self { backend })

@@ -1,0 +1,272 @@
+//! Every variable AOC reads, in one table: the unknown-variable check, `.env.example` (a test
+//! keeps the two equal) and the secret-file lookup all go by it.
+
+/// One environment variable AOC reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingInfo {
+    pub name: &'static str,
+    /// The value that behaves like leaving it unset, as written in `.env.example`; empty when
+    /// unset means "off" or "derived" (the description says which).
+    pub default: &'static str,
+    /// Sensitive: never logged, and may be given as `NAME_FILE` (a path to read it from).
+    pub secret: bool,
+    pub description: &'static str,
+}
+
+const fn plain(
+    name: &'static str,
+    default: &'static str,
+    description: &'static str,
+) -> SettingInfo {
+    SettingInfo {
+        name,
+        default,
+        secret: false,
+        description,
+    }
+}
+
+const fn secret(name: &'static str, description: &'static str) -> SettingInfo {
+    SettingInfo {
+        name,
+        default: "",
+        secret: true,
+        description,
+    }
+}
+
+/// Loopback and the private ranges: a scraper inside the deployment's network.
+pub(crate) const DEFAULT_METRICS_ALLOWED_IPS: &str =
+    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+
+/// Suffix of the variable that names a file holding a secret setting's value.
+pub const FILE_SUFFIX: &str = "_FILE";
+
+/// Every setting, grouped as `.env.example` groups them.
+pub const SETTINGS: &[SettingInfo] = &[
+    // Storage, listening, logs
+    SettingInfo {
+        name: "DATABASE_URL",
+        default: "sqlite://aoc.db",
+        secret: true,
+        description: "where events are stored: sqlite://PATH or postgres://user:pass@host/db",
+    },
+    plain(
+        "BIND_ADDR",
+        "127.0.0.1:8000",
+        "where `aoc serve` listens (HOST:PORT)",
+    ),
+    plain(
+        "TRUSTED_PROXIES",
+        "",
+        "reverse proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For / Forwarded headers name the client",
+    ),
+    plain("AOC_LOG", "info", "log filter, e.g. debug or aoc_app=trace"),
+    // Microsoft 365
+    plain(
+        "TENANT_ID",
+        "",
+        "tenant to fetch audit logs from (with CLIENT_ID and CLIENT_SECRET)",
+    ),
+    plain("CLIENT_ID", "", "app registration used to fetch"),
+    secret("CLIENT_SECRET", "that app registration's client secret"),
+    plain(
+        "LOGIN_BASE_URL",
+        "https://login.microsoftonline.com",
+        "token endpoint host (national clouds differ)",
+    ),
+    plain(
+        "GRAPH_BASE_URL",
+        "https://graph.microsoft.com",
+        "Microsoft Graph",
+    ),
+    plain(
+        "MANAGE_BASE_URL",
+        "https://manage.office.com",
+        "Office 365 Management Activity API",
+    ),
+    plain(
+        "UNIFIED_CONTENT_TYPES",
+        "Audit.Exchange,Audit.SharePoint,Audit.General",
+        "Management API content types (Audit.AzureActiveDirectory is optional)",
+    ),
+    plain(
+        "GRAPH_MIN_INTERVAL_MS",
+        "2000",
+        "spacing of Graph audit requests (the reports API allows ~5 per 10 s)",
+    ),
+    plain("ENABLE_PERIODIC_FETCH", "false", "fetch in the background"),
+    plain(
+        "FETCH_INTERVAL_MINUTES",
+        "60",
+        "how often the background fetch runs",
+    ),
+    plain(
+        "RETENTION_DAYS",
+        "",
+        "delete events older than this many days (unset: keep all)",
+    ),
+    plain(
+        "MAPPINGS_FILE",
+        "",
+        "YAML with category labels and summary templates (unset: built-in)",
+    ),
+    secret(
+        "WEBHOOK_CLIENT_SECRET",
+        "required clientState of Graph change notifications (unset: webhook needs a token)",
+    ),
+    // Sign-in
+    plain(
+        "AUTH_ENABLED",
+        "false",
+        "require an OIDC bearer token on /api",
+    ),
+    plain(
+        "AUTH_TENANT_ID",
+        "",
+        "Entra ID tenant that issues the tokens",
+    ),
+    plain(
+        "AUTH_CLIENT_ID",
+        "",
+        "this API's app registration (token audience)",
+    ),
+    plain(
+        "AUTH_ISSUER",
+        "",
+        "another OIDC provider's issuer instead of Entra ID",
+    ),
+    plain(
+        "AUTH_ALLOWED_ROLES",
+        "",
+        "app roles that grant access (comma-separated)",
+    ),
+    plain(
+        "AUTH_ALLOWED_GROUPS",
+        "",
+        "groups that grant access (comma-separated)",
+    ),
+    plain(
+        "AUTH_SCOPES",
+        "",
+        "scopes the web UI requests (unset: openid profile api://CLIENT/access_as_user)",
+    ),
+    plain(
+        "AUTH_OPENID_CONFIG_URL",
+        "",
+        "OpenID discovery document to take signing keys from (unset: derived from the tenant or issuer)",
+    ),
+    // Privacy
+    plain(
+        "PRIVACY_SERVICES",
+        "",
+        "services whose events are hidden from callers without a privacy role",
+    ),
+    plain(
+        "PRIVACY_SENSITIVE_OPERATIONS",
+        "",
+        "operations hidden from callers without a privacy role",
+    ),
+    plain(
+        "PRIVACY_SERVICE_ROLES",
+        "",
+        "roles that see the hidden events",
+    ),
+    // Rate limits
+    plain("RATE_LIMIT_ENABLED", "true", "rate limits on /api"),
+    plain(
+        "RATE_LIMIT_REQUESTS",
+        "120",
+        "requests per window for reads",
+    ),
+    plain("RATE_LIMIT_WINDOW_SECONDS", "60", "the window"),
+    SettingInfo {
+        name: "REDIS_URL",
+        default: "",
+        secret: true,
+        description: "share the budget between replicas through Redis (unset: in-process)",
+    },
+    // Hardening and features
+    plain(
+        "METRICS_ALLOWED_IPS",
+        DEFAULT_METRICS_ALLOWED_IPS,
+        "who may read /metrics (CIDRs or addresses)",
+    ),
+    plain(
+        "CORS_ORIGINS",
+        "",
+        "allowed browser origins (comma-separated)",
+    ),
+    plain("DOCS_ENABLED", "false", "serve /docs and /openapi.json"),
+    plain(
+        "HSTS_ENABLED",
+        "false",
+        "send Strict-Transport-Security (when served behind https)",
+    ),
+    plain("AI_FEATURES_ENABLED", "false", "natural-language features"),
+    secret(
+        "LLM_API_KEY",
+        "API key of the language model for the natural-language features (also from Key Vault; no feature uses it yet)",
+    ),
+    // Azure Key Vault (read by the Key Vault loader before the settings above)
+    plain(
+        "AZURE_KEY_VAULT_NAME",
+        "",
+        "vault to read secret settings from",
+    ),
+    plain(
+        "AZURE_KEY_VAULT_URL",
+        "",
+        "the vault's URL, instead of its name",
+    ),
+    plain(
+        "AZURE_TENANT_ID",
+        "",
+        "tenant of the identity that reads the vault",
+    ),
+    plain(
+        "AZURE_CLIENT_ID",
+        "",
+        "that identity's client id (a user-assigned managed identity, or an app)",
+    ),
+    secret(
+        "AZURE_CLIENT_SECRET",
+        "that app's client secret (unset: managed identity)",
+    ),
+    plain(
+        "AZURE_AUTHORITY_HOST",
+        "https://login.microsoftonline.com",
+        "token endpoint host for the vault identity",
+    ),
+    plain(
+        "AZURE_IMDS_ENDPOINT",
+        "http://169.254.169.254/metadata/identity/oauth2/token",
+        "managed identity endpoint on virtual machines",
+    ),
+    plain(
+        "IDENTITY_ENDPOINT",
+        "",
+        "managed identity endpoint (set by App Service and Container Apps)",
+    ),
+    secret(
+        "IDENTITY_HEADER",
+        "managed identity header (set by App Service and Container Apps)",
+    ),
+];
+
+/// Variables of the platform that often sit next to AOC's and are read by other software;
+/// they share a prefix with AOC settings but are not typos.
+pub(crate) const FOREIGN: &[&str] = &["AZURE_FEDERATED_TOKEN_FILE"];
+
+pub fn setting(name: &str) -> Option<&'static SettingInfo> {
+    SETTINGS.iter().find(|s| s.name == name)
+}
+
+pub fn is_secret(name: &str) -> bool {
+    setting(name).is_some_and(|s| s.secret)
+}
+
+/// `CLIENT_SECRET_FILE` for `CLIENT_SECRET`.
+pub fn file_variable(name: &str) -> String {
+    format!("{name}{FILE_SUFFIX}")
+}
