@@ -31,7 +31,10 @@ pub struct SimConfig {
     pub page_size: usize,
     /// Largest `$top` Graph accepts.
     pub max_page_size: usize,
-    /// Entries per page of `subscriptions/content` before a `NextPageUri` is sent.
+    /// Entries per page of `subscriptions/content` before a `NextPageUri` is sent. Microsoft
+    /// does not document its page size; the default is small enough that a day of the demo
+    /// tenant's blobs (up to 48 per content type with 30-minute buckets) takes several pages,
+    /// so clients meet `NextPageUri` without asking for it.
     pub content_page_size: usize,
     /// Length of the time buckets records are packed into blobs by.
     pub blob_minutes: u32,
@@ -68,7 +71,7 @@ impl Default for SimConfig {
             events_per_day: EventRates::default(),
             page_size: 50,
             max_page_size: 1000,
-            content_page_size: 100,
+            content_page_size: 20,
             blob_minutes: 30,
             base_url: None,
             now: None,

@@ -313,7 +313,8 @@ async fn graph_filter_window_is_honoured() {
         ("$top", "0"),
         ("$top", "5000"),
         ("$skiptoken", "bogus"),
-        ("$orderby", "activityDateTime asc"),
+        ("$orderby", "activityDisplayName desc"),
+        ("$orderby", "activityDateTime sideways"),
     ] {
         let resp = c
             .get(
@@ -324,6 +325,217 @@ async fn graph_filter_window_is_honoured() {
             .await;
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{k}={v}");
     }
+}
+
+/// Asserts Graph's documented error body: `{error: {code, message, innerError: {date,
+/// request-id, client-request-id}}}`.
+async fn graph_bad_request(resp: reqwest::Response) -> String {
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "BadRequest", "{body}");
+    let inner = &body["error"]["innerError"];
+    for field in ["date", "request-id", "client-request-id"] {
+        assert!(inner[field].is_string(), "{field}: {body}");
+    }
+    body["error"]["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn graph_top_is_capped_at_the_page_size_graph_allows() {
+    // Default limits: a thousand records a page, as Graph's audit log lists allow.
+    let c = Client::new(SimConfig {
+        now: Some(frozen_now()),
+        days: 3,
+        events_per_day: EventRates {
+            directory: 800,
+            intune: 500,
+            unified: 100,
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let token = c.token(GRAPH).await;
+    assert_eq!(c.sim.handle.config().max_page_size, 1000);
+    for path in [
+        "/v1.0/auditLogs/directoryAudits",
+        "/v1.0/deviceManagement/auditEvents",
+    ] {
+        let (records, pages) = c.graph_all(path, &token, &[("$top", "1000")]).await;
+        assert!(records.len() > 1000, "{path}: a tenant worth paging");
+        assert_eq!(pages, records.len().div_ceil(1000), "{path}");
+
+        let resp = c.get(&c.url(path), &token, &[("$top", "1001")]).await;
+        let message = graph_bad_request(resp).await;
+        assert!(
+            message.contains("$top") && message.contains("1000"),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn graph_orderby_activity_date_time_asc_and_desc() {
+    let c = Client::new(config()).await;
+    let token = c.token(GRAPH).await;
+    let path = "/v1.0/auditLogs/directoryAudits";
+    let filter = format!(
+        "activityDateTime ge {} and activityDateTime le {}",
+        iso(frozen_now() - Duration::hours(40)),
+        iso(frozen_now() - Duration::hours(10))
+    );
+    let (desc, _) = c
+        .graph_all(
+            path,
+            &token,
+            &[
+                ("$filter", filter.as_str()),
+                ("$orderby", "activityDateTime desc"),
+            ],
+        )
+        .await;
+    let (asc, pages) = c
+        .graph_all(
+            path,
+            &token,
+            &[
+                ("$filter", filter.as_str()),
+                ("$orderby", "activityDateTime asc"),
+                ("$top", "23"),
+            ],
+        )
+        .await;
+    assert!(pages > 2, "{pages} pages");
+    let times: Vec<_> = asc.iter().map(|r| time(r, "activityDateTime")).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    let mut reversed = desc.clone();
+    reversed.reverse();
+    assert_eq!(asc, reversed, "the same records, the other way round");
+
+    // OData's default direction is ascending.
+    let (plain, _) = c
+        .graph_all(
+            path,
+            &token,
+            &[
+                ("$filter", filter.as_str()),
+                ("$orderby", "activityDateTime"),
+            ],
+        )
+        .await;
+    assert_eq!(plain, asc);
+
+    // A nextLink keeps its ordering; a token from one ordering is refused by the other.
+    let first: Value = c
+        .get(
+            &c.url(path),
+            &token,
+            &[("$orderby", "activityDateTime asc"), ("$top", "5")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let next = first["@odata.nextLink"].as_str().unwrap();
+    assert!(next.contains("$orderby=activityDateTime%20asc"), "{next}");
+    let token_param = next.split("$skiptoken=").nth(1).unwrap();
+    let resp = c
+        .get(
+            &c.url(path),
+            &token,
+            &[
+                ("$orderby", "activityDateTime desc"),
+                ("$skiptoken", token_param),
+            ],
+        )
+        .await;
+    graph_bad_request(resp).await;
+}
+
+#[tokio::test]
+async fn graph_filter_on_activity_display_name() {
+    let c = Client::new(config()).await;
+    let token = c.token(GRAPH).await;
+    let h = &c.sim.handle;
+    let path = "/v1.0/auditLogs/directoryAudits";
+    let (from, to) = (frozen_now() - Duration::hours(48), frozen_now());
+    let range = format!(
+        "activityDateTime ge {} and activityDateTime le {}",
+        iso(from),
+        iso(to)
+    );
+    let truth: Vec<Value> = h
+        .generator()
+        .records_between(SimSource::Directory, from, to)
+        .collect();
+    let name_of = |r: &Value| r["activityDisplayName"].as_str().unwrap().to_string();
+    let ids_where = |keep: &dyn Fn(&str) -> bool| -> HashSet<String> {
+        truth
+            .iter()
+            .filter(|r| keep(&name_of(r)))
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let ids = |records: &[Value]| -> HashSet<String> {
+        records
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let name = name_of(&truth[0]);
+    let eq = format!("{range} and activityDisplayName eq '{name}'");
+    let (records, _) = c
+        .graph_all(path, &token, &[("$filter", eq.as_str()), ("$top", "7")])
+        .await;
+    assert!(!records.is_empty());
+    assert!(records.iter().all(|r| name_of(r) == name));
+    assert_eq!(ids(&records), ids_where(&|n| n == name));
+
+    let starts = format!("startswith(activityDisplayName, 'Add ') and ({range})");
+    let (records, _) = c
+        .graph_all(path, &token, &[("$filter", starts.as_str())])
+        .await;
+    let expected = ids_where(&|n| n.starts_with("Add "));
+    assert!(expected.len() > 10 && expected.len() < truth.len());
+    assert_eq!(ids(&records), expected);
+    assert!(records.iter().all(|r| {
+        let t = time(r, "activityDateTime");
+        t >= from && t <= to
+    }));
+
+    // Nothing matches: an empty page, not an error.
+    let none = format!("activityDisplayName eq 'No such activity' and {range}");
+    let (records, pages) = c
+        .graph_all(path, &token, &[("$filter", none.as_str())])
+        .await;
+    assert_eq!((records.len(), pages), (0, 1));
+
+    // Refused input gets Graph's error body.
+    for bad in [
+        "activityDisplayName eq Add",
+        "activityDisplayName ne 'Add user'",
+        "startswith(activityDisplayName, 'Add') or activityDisplayName eq 'Add user'",
+    ] {
+        let resp = c.get(&c.url(path), &token, &[("$filter", bad)]).await;
+        let message = graph_bad_request(resp).await;
+        assert!(
+            message.starts_with("Invalid filter clause"),
+            "{bad}: {message}"
+        );
+    }
+    // An Intune auditEvent has no activityDisplayName.
+    let resp = c
+        .get(
+            &c.url("/v1.0/deviceManagement/auditEvents"),
+            &token,
+            &[("$filter", "activityDisplayName eq 'Add user'")],
+        )
+        .await;
+    let message = graph_bad_request(resp).await;
+    assert!(
+        message.contains("activityDisplayName") && message.contains("auditEvent"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -425,6 +637,106 @@ async fn login_checks_credentials_scope_and_tenant() {
     let resp = c.get(&c.feed("subscriptions/list"), &own, &[]).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(c.sim.handle.request_count(Endpoint::Token), 6);
+}
+
+#[tokio::test]
+async fn login_accepts_client_secret_basic() {
+    use base64::Engine;
+    let c = Client::new(config()).await;
+    let cfg = c.sim.handle.config().clone();
+    let token_url = c.url(&format!("/{}/oauth2/v2.0/token", c.tenant()));
+    let post = |authorization: Option<String>, form: Vec<(&'static str, String)>| {
+        let mut req = c.http.post(&token_url).form(&form);
+        if let Some(a) = authorization {
+            req = req.header("authorization", a);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            let challenge = resp
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, challenge, resp.json::<Value>().await.unwrap())
+        }
+    };
+    // RFC 6749 2.3.1: each part form-urlencoded, then `id:secret` in base64.
+    let basic = |id: &str, secret: &str| {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                enc(id),
+                enc(secret)
+            ))
+        )
+    };
+    let grant = || {
+        vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("scope", GRAPH.to_string()),
+        ]
+    };
+
+    let (status, _, body) = post(Some(basic(&cfg.client_id, &cfg.client_secret)), grant()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    let token = body["access_token"].as_str().unwrap();
+    let resp = c
+        .get(
+            &c.url("/v1.0/auditLogs/directoryAudits"),
+            token,
+            &[("$top", "1")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // The client id may be repeated in the body, as long as it is the same one.
+    let mut with_id = grant();
+    with_id.push(("client_id", cfg.client_id.to_uppercase()));
+    let (status, _, body) = post(Some(basic(&cfg.client_id, &cfg.client_secret)), with_id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // A wrong secret: 401 invalid_client, challenged in the scheme the client used.
+    let (status, challenge, body) = post(Some(basic(&cfg.client_id, "wrong")), grant()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "invalid_client");
+    assert_eq!(body["error_codes"], json!([7000215]));
+    assert!(challenge.unwrap().starts_with("Basic realm="));
+
+    // A header that is not Basic credentials.
+    let (status, challenge, body) = post(Some("Basic not-base64!".into()), grant()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "invalid_client");
+    assert!(challenge.is_some());
+
+    // One authentication method per request (RFC 6749 2.3).
+    let mut both = grant();
+    both.push(("client_secret", cfg.client_secret.clone()));
+    let (status, _, body) = post(Some(basic(&cfg.client_id, &cfg.client_secret)), both).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    let mut other_id = grant();
+    other_id.push(("client_id", "11111111-1111-1111-1111-111111111111".into()));
+    let (status, _, body) = post(Some(basic(&cfg.client_id, &cfg.client_secret)), other_id).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS9002313:"),
+        "{body}"
+    );
+
+    // client_secret_post still works, and its 401 carries no Basic challenge.
+    let mut post_form = grant();
+    post_form.push(("client_id", cfg.client_id.clone()));
+    post_form.push(("client_secret", "wrong".into()));
+    let (status, challenge, _) = post(None, post_form).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.is_none());
 }
 
 #[tokio::test]
@@ -810,6 +1122,48 @@ async fn management_content_pages_and_blobs_match_ground_truth() {
     let resp = c.get(&bad, &token, &[]).await;
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "AF20052");
+}
+
+#[tokio::test]
+async fn management_listing_pages_with_the_default_page_size() {
+    // The demo tenant's settings: a day of one content type takes more than one page.
+    let c = Client::new(SimConfig {
+        now: Some(frozen_now()),
+        subscriptions: vec!["Audit.Exchange".into()],
+        ..SimConfig::default()
+    })
+    .await;
+    let token = c.token(MANAGE).await;
+    let page_size = c.sim.handle.config().content_page_size;
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let (start, end) = (fmt(frozen_now() - Duration::hours(24)), fmt(frozen_now()));
+    let resp = c
+        .get(
+            &c.feed("subscriptions/content"),
+            &token,
+            &[
+                ("contentType", "Audit.Exchange"),
+                ("startTime", start.as_str()),
+                ("endTime", end.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let next = resp
+        .headers()
+        .get("NextPageUri")
+        .expect("a full day does not fit one page")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let first: Vec<Value> = resp.json().await.unwrap();
+    assert_eq!(first.len(), page_size);
+    assert!(next.starts_with(&c.feed("subscriptions/content")), "{next}");
+    let resp = c.get(&next, &token, &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let second: Vec<Value> = resp.json().await.unwrap();
+    assert!(!second.is_empty());
+    assert!(second.iter().all(|b| !first.contains(b)));
 }
 
 #[tokio::test]

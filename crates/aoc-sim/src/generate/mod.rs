@@ -252,6 +252,25 @@ impl Generator {
     ) -> impl Iterator<Item = Slot> + '_ {
         self.timeline(source).desc(from, to, before)
     }
+
+    /// Oldest-first slots in `[from, to]`, continuing above `after` if given.
+    pub(crate) fn slots_asc(
+        &self,
+        source: SimSource,
+        from: Ticks,
+        to: Ticks,
+        after: Option<i64>,
+    ) -> impl Iterator<Item = Slot> + '_ {
+        let timeline = self.timeline(source);
+        // `after` is the last record of the previous page, so its slot is occupied and its time
+        // known: starting the scan there keeps every page as cheap as the first.
+        let from = after
+            .and_then(|a| timeline.at(a))
+            .map_or(from, |last| last.time.max(from));
+        timeline
+            .asc(from, to)
+            .filter(move |s| after.is_none_or(|a| s.index > a))
+    }
 }
 
 /// The id a client keys a record on: `id` for Graph records, `Id` for Management records.
@@ -278,6 +297,30 @@ mod tests {
         }
         let c: Vec<_> = Generator::new(12).take_mixed(50).collect();
         assert_ne!(a[..50], c[..]);
+    }
+
+    #[test]
+    fn ascending_pages_continue_exactly() {
+        let g = Generator::new(4);
+        let (from, to) = (
+            1_000 * crate::time::TICKS_PER_DAY,
+            1_002 * crate::time::TICKS_PER_DAY,
+        );
+        let all: Vec<_> = g.slots_asc(SimSource::Directory, from, to, None).collect();
+        let first: Vec<_> = all.iter().take(25).copied().collect();
+        let rest: Vec<_> = g
+            .slots_asc(
+                SimSource::Directory,
+                from,
+                to,
+                first.last().map(|s| s.index),
+            )
+            .collect();
+        assert_eq!(first.len() + rest.len(), all.len());
+        assert_eq!(rest.first(), all.get(25));
+        let mut down: Vec<_> = g.slots_desc(SimSource::Directory, from, to, None).collect();
+        down.reverse();
+        assert_eq!(all, down);
     }
 
     #[test]

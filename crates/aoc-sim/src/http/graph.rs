@@ -13,13 +13,14 @@ use super::errors::{
     GRAPH_JSON, add_graph_headers, graph_error, graph_fired, graph_ids, graph_unauthorized,
     json_response,
 };
-use super::filter::parse_filter;
+use super::filter::{Entity, Filter, parse_filter};
 use super::token::{Audience, TokenProblem, verify};
 use super::{encode_component, query_pairs, request_base};
 use crate::config::Endpoint;
 use crate::generate::SimSource;
 use crate::handle::SimHandle;
 use crate::rng::hash3;
+use crate::timeline::Slot;
 
 fn auth(handle: &SimHandle, headers: &HeaderMap) -> Result<(), Response> {
     let authz = headers
@@ -43,22 +44,76 @@ fn bad_request(message: &str, headers: &HeaderMap) -> Response {
     graph_error(StatusCode::BAD_REQUEST, "BadRequest", message, headers)
 }
 
-fn skiptoken(handle: &SimHandle, source: SimSource, slot: i64) -> String {
-    let check = hash3(handle.config().seed, source as u64, slot as u64) % 1_000_000_007;
-    URL_SAFE_NO_PAD.encode(format!("{}:{slot}:{check}", source.as_str()))
+/// Which way a listing runs: `$orderby=activityDateTime desc` (the default) or `asc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    Desc,
+    Asc,
 }
 
-fn parse_skiptoken(handle: &SimHandle, source: SimSource, token: &str) -> Option<i64> {
+impl Order {
+    fn as_str(self) -> &'static str {
+        match self {
+            Order::Desc => "desc",
+            Order::Asc => "asc",
+        }
+    }
+
+    /// `activityDateTime`, `activityDateTime asc` or `activityDateTime desc` (OData's default
+    /// direction is ascending).
+    fn parse(value: &str) -> Option<Order> {
+        let words: Vec<&str> = value.split_whitespace().collect();
+        match words.as_slice() {
+            [p] if p.eq_ignore_ascii_case("activityDateTime") => Some(Order::Asc),
+            [p, d] if p.eq_ignore_ascii_case("activityDateTime") => {
+                if d.eq_ignore_ascii_case("asc") {
+                    Some(Order::Asc)
+                } else if d.eq_ignore_ascii_case("desc") {
+                    Some(Order::Desc)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Where the next page starts. It names the direction too, so a token cannot be replayed
+/// against the other ordering and silently skip records.
+fn skiptoken(handle: &SimHandle, source: SimSource, order: Order, slot: i64) -> String {
+    let salt = (source as u64) << 1 | u64::from(order == Order::Asc);
+    let check = hash3(handle.config().seed, salt, slot as u64) % 1_000_000_007;
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}:{}:{slot}:{check}",
+        source.as_str(),
+        order.as_str()
+    ))
+}
+
+fn parse_skiptoken(
+    handle: &SimHandle,
+    source: SimSource,
+    order: Order,
+    token: &str,
+) -> Option<i64> {
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
     let mut parts = raw.split(':');
-    let (Some(src), Some(slot), Some(check), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(src), Some(dir), Some(slot), Some(check), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return None;
     };
     let slot: i64 = slot.parse().ok()?;
-    (src == source.as_str() && skiptoken(handle, source, slot) == token && !check.is_empty())
-        .then_some(slot)
+    (src == source.as_str()
+        && dir == order.as_str()
+        && skiptoken(handle, source, order, slot) == token
+        && !check.is_empty())
+    .then_some(slot)
 }
 
 pub(crate) async fn directory_audits(
@@ -83,16 +138,18 @@ fn list(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Response {
-    let (endpoint, path, context) = match source {
+    let (endpoint, path, context, entity) = match source {
         SimSource::Intune => (
             Endpoint::AuditEvents,
             "/v1.0/deviceManagement/auditEvents",
             "$metadata#deviceManagement/auditEvents",
+            Entity::AuditEvent,
         ),
         _ => (
             Endpoint::DirectoryAudits,
             "/v1.0/auditLogs/directoryAudits",
             "$metadata#auditLogs/directoryAudits",
+            Entity::DirectoryAudit,
         ),
     };
     if let Some(fired) = handle.on_request(endpoint) {
@@ -101,24 +158,27 @@ fn list(
     if let Err(resp) = auth(handle, headers) {
         return resp;
     }
-    let mut filter = None;
+    let mut filter_text = None;
     let mut top = None;
     let mut skip = None;
+    let mut orderby = None;
+    let mut order = Order::Desc;
     for (key, value) in query_pairs(query) {
         match key.as_str() {
-            "$filter" => filter = Some(value),
+            "$filter" => filter_text = Some(value),
             "$top" => top = Some(value),
             "$skiptoken" => skip = Some(value),
             "$orderby" => {
-                let normalized = value.split_whitespace().collect::<Vec<_>>().join(" ");
-                if !normalized.eq_ignore_ascii_case("activityDateTime desc") {
+                let Some(o) = Order::parse(&value) else {
                     return bad_request(
                         &format!(
-                            "Invalid $orderby '{value}': only 'activityDateTime desc' is supported."
+                            "Invalid $orderby '{value}': only activityDateTime (asc or desc) is supported."
                         ),
                         headers,
                     );
-                }
+                };
+                order = o;
+                orderby = Some(value);
             }
             k if k.starts_with('$') => {
                 return bad_request(
@@ -145,52 +205,66 @@ fn list(
             }
         },
     };
-    let bounds = match filter.as_deref().map(parse_filter) {
-        None => Default::default(),
-        Some(Ok(b)) => b,
+    let filter = match filter_text.as_deref().map(|f| parse_filter(f, entity)) {
+        None => Filter::default(),
+        Some(Ok(f)) => f,
         Some(Err(message)) => return bad_request(&message, headers),
     };
-    let before = match skip.as_deref() {
+    let resume = match skip.as_deref() {
         None => None,
-        Some(t) => match parse_skiptoken(handle, source, t) {
+        Some(t) => match parse_skiptoken(handle, source, order, t) {
             Some(slot) => Some(slot),
             None => return bad_request("Invalid $skiptoken.", headers),
         },
     };
-    let lo = bounds.lo.unwrap_or(i64::MIN).max(handle.origin_ticks());
-    let hi = bounds.hi.unwrap_or(i64::MAX).min(handle.now_ticks());
+    let lo = filter
+        .time
+        .lo
+        .unwrap_or(i64::MIN)
+        .max(handle.origin_ticks());
+    let hi = filter.time.hi.unwrap_or(i64::MAX).min(handle.now_ticks());
     let generator = handle.generator();
-    let slots: Vec<_> = generator
-        .slots_desc(source, lo, hi, before)
-        .take(page + 1)
-        .collect();
-    let values: Vec<Value> = slots
-        .iter()
-        .take(page)
-        .map(|s| generator.build(source, s))
-        .collect();
+    let slots: Box<dyn Iterator<Item = Slot> + '_> = match order {
+        Order::Desc => Box::new(generator.slots_desc(source, lo, hi, resume)),
+        Order::Asc => Box::new(generator.slots_asc(source, lo, hi, resume)),
+    };
+    // One record beyond the page says whether there is a next page.
+    let mut rows: Vec<(Slot, Value)> = Vec::with_capacity(page.saturating_add(1).min(1024));
+    for slot in slots {
+        let record = generator.build(source, &slot);
+        if filter.name_matches(record.get("activityDisplayName").and_then(Value::as_str)) {
+            rows.push((slot, record));
+            if rows.len() > page {
+                break;
+            }
+        }
+    }
+    let more = rows.len() > page;
+    rows.truncate(page);
     let base = request_base(handle, headers);
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
         json!(format!("{base}/v1.0/{context}")),
     );
-    if slots.len() > page
-        && let Some(last) = slots.get(page - 1)
-    {
+    if more && let Some((last, _)) = rows.last() {
         let mut link = format!("{base}{path}?");
-        if let Some(f) = &filter {
-            link.push_str(&format!("$filter={}&", encode_component(f)));
-        }
-        if let Some(t) = &top {
-            link.push_str(&format!("$top={}&", encode_component(t)));
+        for (name, value) in [
+            ("$filter", &filter_text),
+            ("$orderby", &orderby),
+            ("$top", &top),
+        ] {
+            if let Some(v) = value {
+                link.push_str(&format!("{name}={}&", encode_component(v)));
+            }
         }
         link.push_str(&format!(
             "$skiptoken={}",
-            skiptoken(handle, source, last.index)
+            skiptoken(handle, source, order, last.index)
         ));
         body.insert("@odata.nextLink".into(), json!(link));
     }
+    let values: Vec<Value> = rows.into_iter().map(|(_, v)| v).collect();
     body.insert("value".into(), Value::Array(values));
     let (request_id, client_request_id) = graph_ids(headers);
     let mut resp = json_response(StatusCode::OK, GRAPH_JSON, &Value::Object(body));

@@ -5,6 +5,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
 use super::errors::{PLAIN_JSON, aad_error, json_response, login_fired};
@@ -49,6 +51,78 @@ pub(crate) fn audience_for(resource: &str, base: &str) -> Option<Audience> {
     } else {
         None
     }
+}
+
+/// AADSTS9002313: Entra's code for a request it cannot make sense of.
+const MALFORMED_REQUEST: u32 = 9002313;
+
+/// Client credentials in an `Authorization` header.
+#[derive(Debug, PartialEq, Eq)]
+enum Basic {
+    /// No header, or another scheme (the token endpoint only reads Basic).
+    Absent,
+    Malformed,
+    Present {
+        client_id: String,
+        secret: String,
+    },
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Basic {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Basic::Absent;
+    };
+    let Ok(value) = value.to_str() else {
+        return Basic::Malformed;
+    };
+    let Some((scheme, encoded)) = value.trim().split_once(' ') else {
+        return Basic::Absent;
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Basic::Absent;
+    }
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return Basic::Malformed;
+    };
+    match (form_decode(id), form_decode(secret)) {
+        (Some(client_id), Some(secret)) if !client_id.is_empty() => {
+            Basic::Present { client_id, secret }
+        }
+        _ => Basic::Malformed,
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, `%XX` a byte.
+/// None for a broken escape or bytes that are not UTF-8.
+fn form_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = char::from(bytes.next()?).to_digit(16)?;
+                let lo = char::from(bytes.next()?).to_digit(16)?;
+                out.push(u8::try_from(hi * 16 + lo).ok()?);
+            }
+            other => out.push(other),
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Adds the `WWW-Authenticate: Basic` challenge a 401 owes a client that authenticated with
+/// the Authorization header.
+fn challenge(mut resp: Response, tenant: &str) -> Response {
+    let realm = tenant.replace(['"', '\\'], "");
+    if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
 }
 
 fn missing(param: &str) -> Response {
@@ -101,7 +175,59 @@ pub(crate) async fn token(
             &format!("The app requested an unsupported grant type '{grant}'."),
         );
     }
-    let Some(client_id) = field("client_id") else {
+    // RFC 6749 section 2.3.1: the id and secret may come in the body (client_secret_post) or
+    // in an HTTP Basic header (client_secret_basic); Entra takes both, one at a time.
+    let (client_id, secret, basic) = match basic_credentials(&headers) {
+        Basic::Absent => (
+            field("client_id").map(str::to_owned),
+            field("client_secret").map(str::to_owned),
+            false,
+        ),
+        Basic::Malformed => {
+            return challenge(
+                aad_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    MALFORMED_REQUEST,
+                    "The Authorization header does not hold HTTP Basic client credentials: base64 of the form-urlencoded client id, ':' and the form-urlencoded secret.",
+                ),
+                &tenant,
+            );
+        }
+        Basic::Present { client_id, secret } => {
+            if field("client_secret").is_some() {
+                return aad_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    MALFORMED_REQUEST,
+                    "The client secret was sent both in the Authorization header and in the request body; a client must use one authentication method per request.",
+                );
+            }
+            if field("client_id").is_some_and(|body_id| !body_id.eq_ignore_ascii_case(&client_id)) {
+                return aad_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    MALFORMED_REQUEST,
+                    "The client_id in the request body does not match the client id in the Authorization header.",
+                );
+            }
+            (
+                Some(client_id),
+                Some(secret).filter(|s| !s.is_empty()),
+                true,
+            )
+        }
+    };
+    // A client that authenticated with the Authorization header is told so in the same
+    // scheme (RFC 6749 section 5.2).
+    let refuse = |resp: Response| {
+        if basic {
+            challenge(resp, &tenant)
+        } else {
+            resp
+        }
+    };
+    let Some(client_id) = client_id else {
         return missing("client_id");
     };
     if !client_id.eq_ignore_ascii_case(&cfg.client_id) {
@@ -114,16 +240,16 @@ pub(crate) async fn token(
             ),
         );
     }
-    let Some(secret) = field("client_secret") else {
-        return aad_error(
+    let Some(secret) = secret else {
+        return refuse(aad_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000218,
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        );
+        ));
     };
     if secret != cfg.client_secret {
-        return aad_error(
+        return refuse(aad_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000215,
@@ -131,7 +257,7 @@ pub(crate) async fn token(
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
                 cfg.client_id
             ),
-        );
+        ));
     }
     let Some(scope) = field("scope") else {
         return missing("scope");
@@ -212,5 +338,45 @@ mod tests {
             Some(Audience::Vault)
         );
         assert_eq!(audience_for("https://example.org", base), None);
+    }
+
+    fn basic(value: &str) -> Basic {
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(header::AUTHORIZATION, v);
+        }
+        basic_credentials(&headers)
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded_after_base64() {
+        // Each part is form-urlencoded before base64 (RFC 6749 2.3.1), so a ':' in the secret
+        // cannot be mistaken for the separator.
+        let encoded = STANDARD.encode("my+app:s%3Ae%25cr%C3%A9t+1");
+        assert_eq!(
+            basic(&format!("Basic {encoded}")),
+            Basic::Present {
+                client_id: "my app".into(),
+                secret: "s:e%crét 1".into()
+            }
+        );
+        assert_eq!(
+            basic(&format!("basic {}", STANDARD.encode("id:"))),
+            Basic::Present {
+                client_id: "id".into(),
+                secret: String::new()
+            }
+        );
+        assert_eq!(basic("Bearer abc"), Basic::Absent);
+        assert_eq!(basic_credentials(&HeaderMap::new()), Basic::Absent);
+        for bad in [
+            "Basic !!!".to_string(),
+            format!("Basic {}", STANDARD.encode("no-colon")),
+            format!("Basic {}", STANDARD.encode(":secret")),
+            format!("Basic {}", STANDARD.encode("id:bad%zz")),
+            format!("Basic {}", STANDARD.encode("id:%C3")),
+        ] {
+            assert_eq!(basic(&bad), Basic::Malformed, "{bad}");
+        }
     }
 }
