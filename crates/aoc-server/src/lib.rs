@@ -2,6 +2,7 @@
 //! authentication, rate limits, metrics, CORS, timeouts, body limits and security headers.
 
 pub mod auth;
+pub mod client_ip;
 mod compression;
 pub mod cors;
 pub mod error;
@@ -208,7 +209,14 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
     let mut app = app
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::json_errors))
-        .layer(axum::middleware::from_fn(metrics::track));
+        .layer(axum::middleware::from_fn(metrics::track))
+        // Outside authentication and rate limits, which read the client's address.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(client_ip::TrustedProxies::new(
+                settings.trusted_proxies.clone(),
+            )),
+            client_ip::resolve,
+        ));
     if let Some(cors) = cors::layer(&settings.cors_origins) {
         app = app.layer(cors);
     }

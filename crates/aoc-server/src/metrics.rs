@@ -1,14 +1,15 @@
-//! Prometheus metrics at `GET /metrics`, readable only from METRICS_ALLOWED_IPS.
+//! Prometheus metrics at `GET /metrics`, readable only from METRICS_ALLOWED_IPS (the client's
+//! address: behind TRUSTED_PROXIES the forwarded one).
 //!
 //! Metrics go through the `metrics` facade, so any crate records with its macros
 //! (`metrics::counter!(names::FETCH_EVENTS, "source" => "directory").increment(n)`) and this
 //! module renders them. The recorder is process-wide and installed once.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,6 +18,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use aoc_app::AppContext;
 
+use crate::client_ip::ClientIp;
 use crate::error::ApiError;
 
 /// Metric names, for every crate that records them.
@@ -131,19 +133,17 @@ pub struct MetricsState {
     pub allowed: Vec<IpNet>,
 }
 
-/// Is this peer allowed to read metrics? IPv4 peers on an IPv6 socket count as IPv4.
-pub fn allowed(nets: &[IpNet], peer: Option<SocketAddr>) -> bool {
-    let Some(peer) = peer else { return false };
-    let ip = peer.ip().to_canonical();
+/// Is this client allowed to read metrics? IPv4 clients on an IPv6 socket count as IPv4; a
+/// request without a known client (not from a socket) is not.
+pub fn allowed(nets: &[IpNet], client: Option<IpAddr>) -> bool {
+    let Some(client) = client else { return false };
+    let ip = client.to_canonical();
     nets.iter().any(|n| n.contains(&ip))
 }
 
 pub async fn scrape(State(state): State<Arc<MetricsState>>, req: Request) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    if !allowed(&state.allowed, peer) {
+    let client = req.extensions().get::<ClientIp>().map(|c| c.0);
+    if !allowed(&state.allowed, client) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "metrics are not available to this address",
@@ -201,11 +201,11 @@ mod tests {
             "127.0.0.0/8".parse().unwrap(),
             "10.0.0.0/8".parse().unwrap(),
         ];
-        let at = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
-        assert!(allowed(&nets, at("127.0.0.1:5000")));
-        assert!(allowed(&nets, at("[::ffff:10.1.2.3]:5000")));
-        assert!(!allowed(&nets, at("8.8.8.8:5000")));
-        assert!(!allowed(&nets, at("[2001:db8::1]:5000")));
+        let at = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert!(allowed(&nets, at("127.0.0.1")));
+        assert!(allowed(&nets, at("::ffff:10.1.2.3")));
+        assert!(!allowed(&nets, at("8.8.8.8")));
+        assert!(!allowed(&nets, at("2001:db8::1")));
         assert!(!allowed(&nets, None));
     }
 }

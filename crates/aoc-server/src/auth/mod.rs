@@ -19,6 +19,8 @@ use axum::response::{IntoResponse, Response};
 use aoc_app::Caller;
 use aoc_app::config::AuthSettings;
 
+use crate::client_ip::ClientIp;
+
 pub use token::{TokenError, TokenVerifier};
 
 /// Where Entra ID publishes its OpenID configuration.
@@ -200,7 +202,8 @@ pub async fn require_auth(State(auth): State<Arc<Auth>>, mut req: Request, next:
         return next.run(req).await;
     }
     match auth.authenticate(req.headers()).await {
-        Ok(caller) => {
+        Ok(mut caller) => {
+            caller.ip = req.extensions().get::<ClientIp>().map(|c| c.0);
             req.extensions_mut().insert(caller);
             next.run(req).await
         }

@@ -9,17 +9,18 @@
 mod memory;
 mod redis_store;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use aoc_app::Caller;
 use aoc_app::config::RateLimitSettings;
+
+use crate::client_ip::ClientIp;
 
 pub use redis_store::RedisError;
 
@@ -161,7 +162,8 @@ impl RateLimiter {
     }
 }
 
-/// Whose budget a request spends: the signed-in subject, else the peer address.
+/// Whose budget a request spends: the signed-in subject, else the client's address (the peer,
+/// or the address a trusted proxy forwarded: a header from anyone else changes nothing).
 fn client_key(req: &Request) -> String {
     if let Some(subject) = req
         .extensions()
@@ -170,8 +172,8 @@ fn client_key(req: &Request) -> String {
     {
         return format!("sub:{subject}");
     }
-    match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip().to_canonical()),
+    match req.extensions().get::<ClientIp>() {
+        Some(ClientIp(ip)) => format!("ip:{ip}"),
         None => "ip:unknown".to_string(),
     }
 }
