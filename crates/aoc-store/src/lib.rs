@@ -14,7 +14,10 @@
 //!   through the raw record, only through the short fields). Any text is safe to pass:
 //!   nothing in it is interpreted as query syntax;
 //! - hidden services and operations are excluded from search, counts, histograms and filter
-//!   options (not from `get`: callers gate that);
+//!   options (not from `get`: callers gate that). A hidden name matches ignoring ASCII case
+//!   (`exchange` hides `Exchange`, `set-mailbox` hides `Set-Mailbox`); other characters
+//!   compare as stored (`émile` does not hide `Émile`), the rule `aoc_domain::Visibility`
+//!   applies to single events;
 //! - results are newest first by (timestamp, id), ids compared bytewise; timestamps are
 //!   stored with microsecond precision.
 //!

@@ -22,6 +22,9 @@ pub(crate) trait Dialect {
     fn placeholder(&self, n: usize, arg: &Arg) -> String;
     /// `column NOT IN list`, given the list's placeholder.
     fn not_in(&self, column: &str, list: &str) -> String;
+    /// `column` with ASCII letters lowercased and every other character as stored, the way
+    /// `str::to_ascii_lowercase` does (and `Visibility::allows` compares).
+    fn ascii_lower(&self, column: &str) -> String;
     /// The free-text condition (with its arguments) over the events table aliased `e`.
     fn free_text(&self, sql: &mut Sql, text: &FreeText);
 }
@@ -74,17 +77,21 @@ pub(crate) fn push_where(sql: &mut Sql, d: &dyn Dialect, query: &EventQuery, sco
         sql.push(if wrote { " AND " } else { " WHERE " });
         wrote = true;
     };
-    if !query.hidden_services.is_empty() {
+    // Hidden names match ignoring ASCII case, so a list written `exchange` still hides
+    // `Exchange`. They stay a residual filter: the other conditions keep their indexes.
+    let hidden = [
+        ("e.service", &query.hidden_services),
+        ("e.operation", &query.hidden_operations),
+    ];
+    for (column, names) in hidden {
+        if names.is_empty() {
+            continue;
+        }
         and(sql);
         let p = d.placeholder(sql.args.len() + 1, &Arg::List(Vec::new()));
-        sql.push(&d.not_in("e.service", &p));
-        sql.args.push(Arg::List(query.hidden_services.clone()));
-    }
-    if !query.hidden_operations.is_empty() {
-        and(sql);
-        let p = d.placeholder(sql.args.len() + 1, &Arg::List(Vec::new()));
-        sql.push(&d.not_in("e.operation", &p));
-        sql.args.push(Arg::List(query.hidden_operations.clone()));
+        sql.push(&d.not_in(&d.ascii_lower(column), &p));
+        let lowered = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        sql.args.push(Arg::List(lowered));
     }
     if scope == Scope::HiddenOnly {
         return wrote;

@@ -50,6 +50,8 @@ const CHECKS: &[Check] = checks![
     page_exactly_full_has_no_cursor,
     cursor_beyond_either_end,
     hidden_services_and_operations,
+    hidden_names_ignore_ascii_case,
+    hidden_names_still_match_exactly,
     filter_options_sorted_distinct_limited,
     tags_replace,
     comments_append_in_order,
@@ -927,6 +929,127 @@ async fn hidden_services_and_operations(store: Store) {
     assert_eq!(ids(&store, &text("top secret")).await, strs(&["secret"]));
     // get is by id and not gated here.
     assert!(store.get("secret").await.unwrap().is_some());
+}
+
+/// The matrix (Exchange / SharePoint, FileAccessed / Set-Mailbox, in the first hour), two
+/// Teams events stored in different cases an hour later and one with non-ASCII capitals two
+/// hours later.
+fn case_matrix() -> Vec<Event> {
+    let mut events = matrix();
+    for (id, secs, service, operation) in [
+        ("m0", 3610, "MicrosoftTeams", "MessageSent"),
+        ("m1", 3611, "MICROSOFTTEAMS", "TeamCreated"),
+        ("u0", 7212, "Äpp", "Öffnen"),
+    ] {
+        let mut e = event(id, secs);
+        e.service = service.into();
+        e.operation = operation.into();
+        events.push(e);
+    }
+    events
+}
+
+/// What a gated reader sees, through every read that honours the hidden lists.
+async fn assert_gated(
+    store: &Store,
+    hidden: &EventQuery,
+    visible: &[&str],
+    buckets: &[(i64, u64)],
+    options: FilterOptions,
+) {
+    assert_eq!(sorted_ids(store, hidden).await, strs(visible), "search");
+    assert_eq!(
+        store.count_matching(hidden).await.unwrap(),
+        u64::try_from(visible.len()).unwrap(),
+        "count_matching"
+    );
+    let expected: Vec<(DateTime<Utc>, u64)> = buckets.iter().map(|(s, n)| (t(*s), *n)).collect();
+    assert_eq!(
+        store.histogram(hidden, 3600).await.unwrap(),
+        expected,
+        "histogram"
+    );
+    assert_eq!(
+        store.filter_options(hidden, 100).await.unwrap(),
+        options,
+        "filter_options"
+    );
+}
+
+async fn hidden_names_ignore_ascii_case(store: Store) {
+    insert(&store, &case_matrix()).await;
+    assert_eq!(store.count_matching(&q()).await.unwrap(), 11);
+    // Services in any ASCII case; `äpp` is not `Äpp` (only ASCII letters fold).
+    let services = EventQuery {
+        hidden_services: strs(&["eXcHaNgE", "microsoftteams", "äpp"]),
+        ..q()
+    };
+    assert_gated(
+        &store,
+        &services,
+        &["e1", "e3", "e5", "e7", "u0"],
+        &[(0, 4), (7200, 1)],
+        FilterOptions {
+            services: strs(&["SharePoint", "Äpp"]),
+            operations: strs(&["FileAccessed", "Set-Mailbox", "Öffnen"]),
+            results: strs(&["Failed", "Succeeded"]),
+            actors: strs(&["admin@contoso.com", "alice@contoso.com", "bob@contoso.com"]),
+        },
+    )
+    .await;
+    // Neither an exact filter nor free text reaches an event hidden through another case.
+    let sneaky = EventQuery {
+        service: Some("Exchange".into()),
+        ..services.clone()
+    };
+    assert!(ids(&store, &sneaky).await.is_empty());
+    assert_eq!(ids(&store, &text("mailbox e0")).await, strs(&["e0"]));
+    let search = EventQuery {
+        search: Some("mailbox e0".into()),
+        ..services
+    };
+    assert!(ids(&store, &search).await.is_empty());
+
+    // Operations written in lower (and upper) case.
+    let operations = EventQuery {
+        hidden_operations: strs(&["fileaccessed", "SET-MAILBOX", "messagesent"]),
+        ..q()
+    };
+    assert_gated(
+        &store,
+        &operations,
+        &["m1", "u0"],
+        &[(3600, 1), (7200, 1)],
+        FilterOptions {
+            services: strs(&["MICROSOFTTEAMS", "Äpp"]),
+            operations: strs(&["TeamCreated", "Öffnen"]),
+            results: strs(&["Succeeded"]),
+            actors: strs(&["admin@contoso.com"]),
+        },
+    )
+    .await;
+}
+
+async fn hidden_names_still_match_exactly(store: Store) {
+    insert(&store, &case_matrix()).await;
+    let hidden = EventQuery {
+        hidden_services: strs(&["Exchange", "Äpp"]),
+        hidden_operations: strs(&["TeamCreated"]),
+        ..q()
+    };
+    assert_gated(
+        &store,
+        &hidden,
+        &["e1", "e3", "e5", "e7", "m0"],
+        &[(0, 4), (3600, 1)],
+        FilterOptions {
+            services: strs(&["MicrosoftTeams", "SharePoint"]),
+            operations: strs(&["FileAccessed", "MessageSent", "Set-Mailbox"]),
+            results: strs(&["Failed", "Succeeded"]),
+            actors: strs(&["admin@contoso.com", "alice@contoso.com", "bob@contoso.com"]),
+        },
+    )
+    .await;
 }
 
 async fn filter_options_sorted_distinct_limited(store: Store) {

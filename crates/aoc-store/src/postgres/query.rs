@@ -71,6 +71,12 @@ impl Dialect for PgDialect {
         format!("NOT ({column} = ANY({list}))")
     }
 
+    fn ascii_lower(&self, column: &str) -> String {
+        // Under the "C" collation lower() folds ASCII only; under the database's locale it
+        // would also fold other letters (`É`), which SQLite and the domain do not.
+        format!("lower({column} COLLATE \"C\")")
+    }
+
     fn free_text(&self, sql: &mut Sql, text: &FreeText) {
         sql.push("(e.search_short LIKE ")
             .arg(self, Arg::Text(text.like_pattern()))

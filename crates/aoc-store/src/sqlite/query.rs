@@ -108,6 +108,11 @@ impl Dialect for SqliteDialect {
         format!("{column} NOT IN (SELECT value FROM json_each({list}))")
     }
 
+    fn ascii_lower(&self, column: &str) -> String {
+        // SQLite's built-in lower() folds ASCII only (there is no ICU extension here).
+        format!("lower({column})")
+    }
+
     fn free_text(&self, sql: &mut Sql, text: &FreeText) {
         let seq = if self.walk_time_index {
             "+e.seq"
