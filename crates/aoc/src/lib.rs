@@ -13,6 +13,11 @@ pub fn run(cli: Cli) -> ExitCode {
     // `.env` in the working directory, as the original service did; real env vars win.
     let _ = dotenvy::dotenv();
     logging::init(&cli);
+    // Names only: the values may be secrets.
+    let names = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+    for warning in aoc_app::config::unknown_variable_warnings(names) {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

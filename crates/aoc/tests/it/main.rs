@@ -6,6 +6,7 @@ mod activity;
 mod api;
 mod auth;
 mod common;
+mod deployment;
 mod hardening;
 mod import;
 mod privacy;
