@@ -14,6 +14,15 @@ use crate::error::{BoxError, M365Error, Service};
 /// `directoryObjects/getByIds` takes at most this many IDs per request.
 pub const GET_BY_IDS_BATCH: usize = 1000;
 
+/// `$top` of every audit log request: the largest page Graph serves for its audit logs.
+///
+/// "List directoryAudits" documents `$top` without a number and "List auditEvents" (Intune)
+/// documents no query options; "List signIns", the other audit log of the same API, documents
+/// 1,000 as its maximum page size, and Graph's paging guide warns that a larger `$top` may be
+/// refused. Without `$top` a page is far smaller, and the reports API allows only about five
+/// requests per 10 seconds per tenant, so the page size is what bounds a busy tenant's fetch.
+pub const GRAPH_AUDIT_PAGE_SIZE: usize = 1000;
+
 /// Object types `get_by_ids` asks for.
 pub const GET_BY_IDS_TYPES: [&str; 5] =
     ["user", "group", "servicePrincipal", "application", "device"];
@@ -173,7 +182,7 @@ impl M365Client {
         // set_query percent-encodes the spaces as %20 and leaves `$` alone, the form Graph's
         // own examples use.
         url.set_query(Some(&format!(
-            "$filter=activityDateTime ge {} and activityDateTime le {}",
+            "$filter=activityDateTime ge {} and activityDateTime le {}&$top={GRAPH_AUDIT_PAGE_SIZE}",
             graph_time(from),
             graph_time(to)
         )));

@@ -37,7 +37,10 @@ pub mod windows;
 pub use client::M365Client;
 pub use config::{Cloud, DEFAULT_CONTENT_TYPES, M365Config};
 pub use error::{BoxError, M365Error, Service};
-pub use graph::{GET_BY_IDS_BATCH, GET_BY_IDS_TYPES, GraphAuditSource, GraphPage, PagingSummary};
+pub use graph::{
+    GET_BY_IDS_BATCH, GET_BY_IDS_TYPES, GRAPH_AUDIT_PAGE_SIZE, GraphAuditSource, GraphPage,
+    PagingSummary,
+};
 pub use management::{
     AF_ALREADY_ENABLED, AF_CONTENT_EXPIRED, AF_CONTENT_MISSING, AF_NO_SUBSCRIPTION,
     AF_SUBSCRIPTION_DISABLED, BlobContent, BlobFetchReport, ContentBlob, ContentListing,

@@ -124,6 +124,7 @@ async fn directory_audits_follow_next_link_page_by_page() {
             "$filter",
             "activityDateTime ge 2026-11-01T00:00:00Z and activityDateTime le 2026-11-01T06:00:00Z",
         ))
+        .and(query_param("$top", "1000"))
         .and(query_param_is_missing("$skiptoken"))
         .and(header("authorization", "Bearer tok-1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -190,6 +191,7 @@ async fn intune_audit_events_use_their_own_path_and_filter() {
             "$filter",
             "activityDateTime ge 2026-11-02T03:00:00.250000Z and activityDateTime le 2026-11-02T04:00:00Z",
         ))
+        .and(query_param("$top", "1000"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": records("i", 4)})))
         .expect(1)
         .mount(&tn.graph)
@@ -814,7 +816,10 @@ async fn list_content_clamps_an_old_start_instead_of_failing() {
         .await
         .unwrap();
     assert!(listing.plan.clamped_from.is_some());
-    assert!(listing.warnings.is_empty(), "a clamp is reported in the plan, not as a warning");
+    assert!(
+        listing.warnings.is_empty(),
+        "a clamp is reported in the plan, not as a warning"
+    );
     let sent = requests_to(&tn.manage, &tn.feed("subscriptions/content")).await;
     assert_eq!(sent.len(), 2, "about 2 days remain in reach");
     for r in &sent {
@@ -1076,4 +1081,103 @@ async fn management_503_then_success_and_a_custom_publisher_identifier() {
         .unwrap();
     assert_eq!(subs.len(), 1);
     assert!(subs[0].is_enabled());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against the simulated tenant: Microsoft's contract as aoc-sim reads it, counted by the
+// simulator's own request log.
+
+fn sim_client(sim: &aoc_sim::RunningSim) -> M365Client {
+    let c = sim.handle.config();
+    let mut config = M365Config::new(
+        &c.tenant_id,
+        &c.client_id,
+        SecretString::from(c.client_secret.clone()),
+    );
+    config.login_base_url = sim.base_url.clone();
+    config.graph_base_url = sim.base_url.clone();
+    config.manage_base_url = sim.base_url.clone();
+    config.graph_min_interval = Duration::ZERO;
+    M365Client::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn graph_audits_come_a_thousand_a_page_from_the_simulated_tenant() {
+    let sim = aoc_sim::start(aoc_sim::SimConfig {
+        days: 2,
+        now: Some(Utc::now()),
+        // Enough for a few pages even over a quiet weekend.
+        events_per_day: aoc_sim::EventRates {
+            directory: 2500,
+            intune: 2500,
+            unified: 100,
+        },
+        ..aoc_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let h = &sim.handle;
+    let client = sim_client(&sim);
+    let ok = |_page: aoc_m365::GraphPage| async { Ok::<(), std::io::Error>(()) };
+    let directory = client
+        .directory_audits(h.origin(), h.now(), ok)
+        .await
+        .unwrap();
+    let intune = client
+        .intune_audit_events(h.origin(), h.now(), ok)
+        .await
+        .unwrap();
+    for (summary, source, endpoint) in [
+        (
+            directory,
+            aoc_sim::SimSource::Directory,
+            aoc_sim::Endpoint::DirectoryAudits,
+        ),
+        (
+            intune,
+            aoc_sim::SimSource::Intune,
+            aoc_sim::Endpoint::AuditEvents,
+        ),
+    ] {
+        let truth = h.unique_records(source, h.origin(), h.now());
+        assert!(truth > 1000, "{source}: {truth} records, worth paging");
+        assert_eq!(summary.records, truth, "{source}");
+        // The simulator's default page (no $top) is 50: a thousand a page needs 20 times fewer
+        // requests.
+        assert_eq!(summary.pages, truth.div_ceil(1000), "{source}");
+        assert_eq!(h.request_count(endpoint), summary.pages as u64, "{source}");
+    }
+}
+
+#[tokio::test]
+async fn content_listing_follows_next_page_uri_of_the_simulated_tenant() {
+    // The demo tenant's defaults, on a clock a few hours behind ours so its blobs are out.
+    let sim = aoc_sim::start(aoc_sim::SimConfig {
+        now: Some(Utc::now()),
+        subscriptions: vec!["Audit.Exchange".into()],
+        ..aoc_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let h = &sim.handle;
+    let page_size = h.config().content_page_size;
+    let listing = sim_client(&sim)
+        .list_content("Audit.Exchange", h.now() - TimeDelta::hours(72), h.now())
+        .await
+        .unwrap();
+    let windows = listing.plan.windows.len();
+    assert_eq!(windows, 3);
+    let requests = h.request_count(aoc_sim::Endpoint::SubscriptionsContent);
+    assert!(
+        requests > windows as u64,
+        "{requests} listing requests for {windows} windows: no NextPageUri was followed"
+    );
+    assert!(
+        listing.blobs.len() > windows * page_size,
+        "{} blobs in {windows} windows of {page_size}-entry pages",
+        listing.blobs.len()
+    );
+    let distinct: std::collections::HashSet<_> =
+        listing.blobs.iter().map(|b| &b.content_id).collect();
+    assert_eq!(distinct.len(), listing.blobs.len());
 }
