@@ -66,6 +66,9 @@ pub struct SimulateArgs {
     /// Events per day over all sources (split as a real tenant's: mostly unified audit).
     #[arg(long)]
     pub events_per_day: Option<u32>,
+    /// Entries per page of the Management API content listing before a NextPageUri is sent.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub content_page_size: Option<u16>,
 }
 
 #[derive(Debug, Args)]

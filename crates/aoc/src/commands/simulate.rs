@@ -8,7 +8,10 @@ use aoc_sim::{EventRates, SimConfig};
 use crate::cli::SimulateArgs;
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let config = sim_config(args.seed, args.days, args.events_per_day)?;
+    let mut config = sim_config(args.seed, args.days, args.events_per_day)?;
+    if let Some(n) = args.content_page_size {
+        config.content_page_size = usize::from(n);
+    }
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("cannot listen on {} (--bind)", args.bind))?;
