@@ -10,7 +10,7 @@ use aoc_store::EventStore;
 
 use crate::activity::{ACTION_IMPORT, ActivityLog};
 use crate::caller::Caller;
-use crate::config::Settings;
+use crate::config::{Settings, redact_url};
 use crate::events::EventService;
 use crate::import::{ImportError, ImportProgress, ImportReport, import_paths};
 use crate::ingest::Ingest;
@@ -126,27 +126,5 @@ impl AppContext {
             .record(caller, ACTION_IMPORT, None, detail)
             .await;
         result
-    }
-}
-
-/// A database URL with any password replaced, for messages.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact_url("sqlite://aoc.db"), "sqlite://aoc.db");
     }
 }

@@ -38,7 +38,7 @@ impl Server {
             .env("RATE_LIMIT_ENABLED", "false")
             .env("AUTH_ENABLED", "false")
             .env("ENABLE_PERIODIC_FETCH", "false")
-            .env("RUST_LOG", "warn")
+            .env("AOC_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file)
