@@ -1,10 +1,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// Where an event came from. `Import` marks records loaded from exported files; their
 /// dedupe key is the same as if they had been fetched, so both roads meet in one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     Directory,
@@ -55,7 +58,7 @@ impl std::str::FromStr for Source {
 }
 
 /// A comment a person left on an event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Comment {
     pub author: String,
     pub text: String,
@@ -63,7 +66,7 @@ pub struct Comment {
 }
 
 /// One normalized audit event: the stored shape and the JSON the API returns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     /// The source's own id when it has one, else the dedupe key.
     pub id: String,
@@ -72,7 +75,17 @@ pub struct Event {
     pub timestamp: DateTime<Utc>,
     pub service: String,
     pub operation: String,
+    /// The outcome in one vocabulary for every source: `success`, `failure`, `partial` or
+    /// `unknown` (see `normalize::Outcome`).
     pub result: String,
+    /// The source's own result value as it wrote it (Graph `result`, Intune
+    /// `activityResult`, Management Activity API `ResultStatus`), "" when the record has
+    /// none.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub result_detail: String,
+    /// Who acted, in words: a name, a UPN, a system account's label, a bare id only when
+    /// nobody could name it, or `unknown actor` when the record names no one.
     pub actor_display: String,
     /// The initiator as the source describes it (Graph `initiatedBy`, Intune `actor`, or a
     /// small object built from the unified record's user fields).
@@ -83,8 +96,12 @@ pub struct Event {
     pub dedupe_key: String,
     /// The untouched source record.
     pub raw: Value,
+    // Always in what the API sends, so required in the OpenAPI document (`default` only
+    // makes reading lenient).
     #[serde(default)]
+    #[schema(required = true)]
     pub tags: Vec<String>,
     #[serde(default)]
+    #[schema(required = true)]
     pub comments: Vec<Comment>,
 }

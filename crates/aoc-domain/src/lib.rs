@@ -14,5 +14,6 @@ pub use visibility::{Visibility, canonical_service};
 pub mod normalize;
 pub use normalize::{
     MapResolver, Mappings, MappingsError, NameResolver, NoResolver, NormalizeError, Normalizer,
-    PropertyChange, RecordKind, modified_properties, normalize_client_ip,
+    Outcome, PropertyChange, RecordKind, UNKNOWN_ACTOR, modified_properties, normalize_client_ip,
+    outcome_filter,
 };

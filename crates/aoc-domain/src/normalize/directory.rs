@@ -48,7 +48,8 @@ pub(crate) fn extract(
         timestamp,
         service: service.to_owned(),
         operation: operation.to_owned(),
-        result: scalar_text(raw, "result").unwrap_or_default(),
+        result_detail: scalar_text(raw, "result").unwrap_or_default(),
+        outcome: None,
         actor_display: actor_display(initiated_by, resolver),
         actor: initiated_by.cloned().unwrap_or(Value::Null),
         targets: targets.to_vec(),
@@ -56,6 +57,9 @@ pub(crate) fn extract(
     })
 }
 
+/// A person's name, then their UPN; an app's name; a name looked up for the user or the
+/// service principal; and only then a bare id (an object deleted since, or no permission to
+/// look it up). Empty when `initiatedBy` names nobody.
 fn actor_display(initiated_by: Option<&Value>, resolver: &dyn NameResolver) -> String {
     let user = initiated_by.and_then(|i| object(i, "user"));
     let app = initiated_by.and_then(|i| object(i, "app"));
@@ -65,9 +69,19 @@ fn actor_display(initiated_by: Option<&Value>, resolver: &dyn NameResolver) -> S
     if let Some(name) = user.and_then(|u| resolve(u, "id", resolver)) {
         return name;
     }
-    user.and_then(|u| text(u, "userPrincipalName"))
+    if let Some(name) = user
+        .and_then(|u| text(u, "userPrincipalName"))
         .or_else(|| app.and_then(|a| text(a, "displayName")))
         .or_else(|| app.and_then(|a| text(a, "servicePrincipalName")))
+    {
+        return name.to_owned();
+    }
+    if let Some(name) = app.and_then(|a| resolve(a, "servicePrincipalId", resolver)) {
+        return name;
+    }
+    user.and_then(|u| text(u, "id"))
+        .or_else(|| app.and_then(|a| text(a, "servicePrincipalId")))
+        .or_else(|| app.and_then(|a| text(a, "appId")))
         .unwrap_or_default()
         .to_owned()
 }
@@ -86,11 +100,27 @@ fn resolve(object: &Value, key: &str, resolver: &dyn NameResolver) -> Option<Str
 
 /// See [`super::Normalizer::ids_to_resolve`].
 pub(crate) fn ids_to_resolve(raw: &Value, out: &mut Vec<String>) {
-    if let Some(user) = object(raw, "initiatedBy").and_then(|i| object(i, "user"))
-        && text(user, "displayName").is_none()
-        && let Some(id) = text(user, "id").filter(|id| is_guid(id))
-    {
-        out.push(id.to_owned());
+    let initiated_by = object(raw, "initiatedBy");
+    let user = initiated_by.and_then(|i| object(i, "user"));
+    let app = initiated_by.and_then(|i| object(i, "app"));
+    let user_name = user.and_then(|u| text(u, "displayName"));
+    let user_id = user.and_then(|u| text(u, "id")).filter(|id| is_guid(id));
+    let upn = user.and_then(|u| text(u, "userPrincipalName"));
+    let app_name =
+        app.and_then(|a| text(a, "displayName").or_else(|| text(a, "servicePrincipalName")));
+    let sp_id = app
+        .and_then(|a| text(a, "servicePrincipalId"))
+        .filter(|id| is_guid(id));
+    if user_name.is_none() {
+        // A user id is asked about even beside a UPN: the name reads better.
+        if let Some(id) = user_id {
+            out.push(id.to_owned());
+        } else if upn.is_none()
+            && app_name.is_none()
+            && let Some(id) = sp_id
+        {
+            out.push(id.to_owned());
+        }
     }
     for target in array(raw, "targetResources") {
         if text(target, "displayName").is_none()

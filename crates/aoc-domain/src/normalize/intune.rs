@@ -50,7 +50,8 @@ pub(crate) fn extract(
         timestamp,
         service: SERVICE.to_owned(),
         operation: operation.to_owned(),
-        result: scalar_text(raw, "activityResult").unwrap_or_default(),
+        result_detail: scalar_text(raw, "activityResult").unwrap_or_default(),
+        outcome: None,
         actor_display: actor
             .map(|a| actor_display(a, resolver))
             .unwrap_or_default(),
@@ -60,24 +61,36 @@ pub(crate) fn extract(
     })
 }
 
+/// A person first (an IT pro works through the Intune portal, whose app name the actor also
+/// carries, but the person acted): their UPN, else the name looked up for their id. Then the
+/// app: its name, its service principal name. Then a bare id. Empty when the actor names
+/// nobody.
 fn actor_display(actor: &Value, resolver: &dyn NameResolver) -> String {
-    if let Some(name) =
-        text(actor, "userPrincipalName").or_else(|| text(actor, "applicationDisplayName"))
-    {
-        return name.to_owned();
+    if let Some(upn) = text(actor, "userPrincipalName") {
+        return upn.to_owned();
     }
-    text(actor, "userId")
+    let user_id = text(actor, "userId");
+    if let Some(name) = user_id
         .filter(|id| is_guid(id))
         .and_then(|id| resolver.resolve(id))
         .filter(|name| !name.trim().is_empty())
+    {
+        return name;
+    }
+    if let Some(id) = user_id {
+        return id.to_owned();
+    }
+    text(actor, "applicationDisplayName")
+        .or_else(|| text(actor, "servicePrincipalName"))
+        .or_else(|| text(actor, "applicationId"))
         .unwrap_or_default()
+        .to_owned()
 }
 
 /// See [`super::Normalizer::ids_to_resolve`].
 pub(crate) fn ids_to_resolve(raw: &Value, out: &mut Vec<String>) {
     if let Some(actor) = object(raw, "actor")
         && text(actor, "userPrincipalName").is_none()
-        && text(actor, "applicationDisplayName").is_none()
         && let Some(id) = text(actor, "userId").filter(|id| is_guid(id))
     {
         out.push(id.to_owned());

@@ -4,6 +4,7 @@
 //! leniently (see `fields`): absent, null, empty and `<null>` all mean "not there", and only
 //! the fields an event cannot exist without (time and operation) are errors.
 
+mod actor;
 mod dedupe;
 mod directory;
 mod exchange;
@@ -12,6 +13,7 @@ mod intune;
 mod ip;
 mod mappings;
 mod modified;
+mod outcome;
 mod timestamp;
 mod unified;
 
@@ -22,9 +24,11 @@ use serde_json::Value;
 
 use crate::{Event, Source};
 
+pub use actor::UNKNOWN_ACTOR;
 pub use ip::normalize_client_ip;
 pub use mappings::{MappingsError, SummaryContext};
 pub use modified::{PropertyChange, modified_properties};
+pub use outcome::{Outcome, outcome_filter};
 pub use timestamp::parse_timestamp;
 
 /// Which Microsoft schema a raw record follows.
@@ -118,11 +122,70 @@ pub(crate) struct Extracted {
     timestamp: DateTime<Utc>,
     service: String,
     operation: String,
-    result: String,
+    /// The source's own result value, as text ("" when the record has none).
+    result_detail: String,
+    /// Set when the record says more than its result field (a failed STS logon).
+    outcome: Option<Outcome>,
+    /// "" when the record names no actor.
     actor_display: String,
     actor: Value,
     targets: Vec<Value>,
     target_displays: Vec<String>,
+}
+
+fn extract(
+    kind: RecordKind,
+    raw: &Value,
+    resolver: &dyn NameResolver,
+) -> Result<Extracted, NormalizeError> {
+    match kind {
+        RecordKind::Directory => directory::extract(raw, resolver),
+        RecordKind::Unified => unified::extract(raw, resolver),
+        RecordKind::Intune => intune::extract(raw, resolver),
+    }
+}
+
+/// Wraps the id a [`Probe`] "resolves", so the slot it lands in can be found again. No
+/// directory name contains it.
+pub(crate) const PROBE_MARK: char = '\u{1}';
+
+/// A resolver that names every id after itself, marked: normalizing with it shows where each
+/// looked-up name would appear.
+struct Probe;
+impl NameResolver for Probe {
+    fn resolve(&self, object_id: &str) -> Option<String> {
+        Some(format!("{PROBE_MARK}{object_id}{PROBE_MARK}"))
+    }
+}
+
+fn probed_id(display: &str) -> Option<&str> {
+    display
+        .strip_prefix(PROBE_MARK)
+        .and_then(|rest| rest.strip_suffix(PROBE_MARK))
+}
+
+/// Every string in the part of a record that describes its actor.
+fn actor_part_texts(kind: RecordKind, raw: &Value) -> Vec<&str> {
+    fn collect<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::String(s) => out.push(s.trim()),
+            Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+            Value::Object(map) => map.values().for_each(|v| collect(v, out)),
+            _ => {}
+        }
+    }
+    let keys: &[&str] = match kind {
+        RecordKind::Directory => &["initiatedBy"],
+        RecordKind::Intune => &["actor"],
+        RecordKind::Unified => &["UserId", "Actor", "AppAccessContext"],
+    };
+    let mut out = Vec::new();
+    for key in keys {
+        if let Some(v) = raw.get(*key) {
+            collect(v, &mut out);
+        }
+    }
+    out
 }
 
 fn required_timestamp(raw: &Value, key: &'static str) -> Result<DateTime<Utc>, NormalizeError> {
@@ -153,26 +216,31 @@ impl Normalizer {
         if !raw.is_object() {
             return Err(NormalizeError::NotAnObject);
         }
-        let x = match kind {
-            RecordKind::Directory => directory::extract(&raw, resolver)?,
-            RecordKind::Unified => unified::extract(&raw)?,
-            RecordKind::Intune => intune::extract(&raw, resolver)?,
-        };
+        let x = extract(kind, &raw, resolver)?;
+        let outcome = x
+            .outcome
+            .unwrap_or_else(|| Outcome::from_source(Some(&x.result_detail)));
         let display_summary = self.mappings.summarize(&SummaryContext {
             actor: &x.actor_display,
             operation: &x.operation,
             service: &x.service,
-            result: &x.result,
+            result: outcome.as_str(),
             targets: &x.target_displays,
         });
+        let actor_display = if x.actor_display.is_empty() {
+            UNKNOWN_ACTOR.to_owned()
+        } else {
+            x.actor_display
+        };
         Ok(Event {
             id: x.own_id.unwrap_or_else(|| x.dedupe_key.clone()),
             source,
             timestamp: x.timestamp,
             service: x.service,
             operation: x.operation,
-            result: x.result,
-            actor_display: x.actor_display,
+            result: outcome.as_str().to_owned(),
+            result_detail: x.result_detail,
+            actor_display,
             actor: x.actor,
             target_displays: x.target_displays,
             targets: x.targets,
@@ -185,21 +253,58 @@ impl Normalizer {
     }
 
     /// Object ids in the record whose names are not in the record itself and would be looked
-    /// up in the directory (actor user id without displayName; targets without displayName
-    /// or userPrincipalName; Intune actor userId without userPrincipalName or application
-    /// name). Only GUIDs are returned (and ever resolved): directory object ids are GUIDs and
-    /// Graph's getByIds rejects anything else. No duplicates, in order of appearance.
+    /// up in the directory: Graph directory audits' actor user id without displayName, app
+    /// service principal id without any name, targets without displayName or
+    /// userPrincipalName; Intune actor userId without userPrincipalName; Management Activity
+    /// API `UserId` written as `ServicePrincipal_<id>` or a bare id, or the `Actor` array's
+    /// ids when there is no `UserId`, unless the `Actor` array names the actor. Only GUIDs
+    /// are returned (and ever resolved): directory object ids are GUIDs and Graph's getByIds
+    /// rejects anything else. No duplicates, in order of appearance.
     pub fn ids_to_resolve(kind: RecordKind, raw: &Value) -> Vec<String> {
         let mut ids = Vec::new();
         match kind {
             RecordKind::Directory => directory::ids_to_resolve(raw, &mut ids),
             RecordKind::Intune => intune::ids_to_resolve(raw, &mut ids),
-            // UserId is already a name (a UPN or a service account).
-            RecordKind::Unified => {}
+            RecordKind::Unified => unified::ids_to_resolve(raw, &mut ids),
         }
         let mut seen = std::collections::HashSet::with_capacity(ids.len());
         ids.retain(|id| seen.insert(id.to_ascii_lowercase()));
         ids
+    }
+
+    /// The names an earlier normalization gave this record's ids, read back from the event
+    /// it produced: for every place the actor or a target would show a looked-up name, the
+    /// stored event's text there when it is a name (not the id, a prefixed id or the unknown
+    /// label). `aoc maintenance renormalize` uses them so a name resolved once is kept after
+    /// the cache forgot it or the object was deleted. A name the record itself carries in
+    /// its actor (an Intune portal app, say) is never taken for the id's name.
+    pub fn names_on(kind: RecordKind, stored: &Event) -> Vec<(String, String)> {
+        if Self::ids_to_resolve(kind, &stored.raw).is_empty() {
+            return Vec::new();
+        }
+        let Ok(probed) = extract(kind, &stored.raw, &Probe) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let actor_texts = actor_part_texts(kind, &stored.raw);
+        if let Some(id) = probed_id(&probed.actor_display)
+            && actor::is_name_for(&stored.actor_display, id)
+            && !actor_texts.contains(&stored.actor_display.as_str())
+        {
+            out.push((id.to_owned(), stored.actor_display.clone()));
+        }
+        // Resolution only changes what a target shows, never how many there are, so the
+        // stored displays line up with the probed ones.
+        if probed.target_displays.len() == stored.target_displays.len() {
+            for (probe, shown) in probed.target_displays.iter().zip(&stored.target_displays) {
+                if let Some(id) = probed_id(probe)
+                    && actor::is_name_for(shown, id)
+                {
+                    out.push((id.to_owned(), shown.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// The label for a category or workload (the configured one, or the name itself).

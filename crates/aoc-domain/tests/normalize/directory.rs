@@ -1,4 +1,4 @@
-use aoc_domain::{NoResolver, Normalizer, RecordKind};
+use aoc_domain::{NoResolver, Normalizer, RecordKind, UNKNOWN_ACTOR};
 use serde_json::{Value, json};
 
 use crate::support::{ADELE_ID, Expected, LEE_ID, fixture, normalize_with, resolver};
@@ -11,6 +11,7 @@ const CASES: &[Expected] = &[
         service: "GroupManagement",
         operation: "Add member to group",
         result: "success",
+        result_detail: "success",
         actor_display: "Megan Bowen",
         target_displays: &["bob.kelly@contoso.com", "Sales Team"],
         summary: "Megan Bowen added bob.kelly@contoso.com to group Sales Team",
@@ -23,6 +24,7 @@ const CASES: &[Expected] = &[
         service: "UserManagement",
         operation: "Update user",
         result: "success",
+        result_detail: "success",
         actor_display: "Microsoft Entra Connect Cloud Sync",
         target_displays: &["Bob Kelly"],
         summary: "Microsoft Entra Connect Cloud Sync updated user Bob Kelly",
@@ -35,6 +37,7 @@ const CASES: &[Expected] = &[
         service: "UserManagement",
         operation: "Reset user password",
         result: "failure",
+        result_detail: "failure",
         actor_display: "meganb@contoso.onmicrosoft.com",
         target_displays: &["bob.kelly@contoso.com"],
         summary: "meganb@contoso.onmicrosoft.com reset the password of bob.kelly@contoso.com",
@@ -46,6 +49,7 @@ const CASES: &[Expected] = &[
         service: "GroupManagement",
         operation: "Add owner to group",
         result: "success",
+        result_detail: "success",
         actor_display: "Zoë Ångström",
         target_displays: &["山田 太郎", "Ventes – Île-de-France 🇫🇷"],
         summary: "Zoë Ångström made 山田 太郎 an owner of group Ventes – Île-de-France 🇫🇷",
@@ -57,12 +61,13 @@ const CASES: &[Expected] = &[
         timestamp: "2024-04-02T10:00:00Z",
         service: "DirectoryManagement",
         operation: "Set company information",
-        result: "",
-        actor_display: "",
+        result: "unknown",
+        result_detail: "",
+        actor_display: "unknown actor",
         target_displays: &[],
         summary: "Someone changed company information",
     },
-    // Without a resolver: the actor has only an id, so no name; targets fall back to ids.
+    // Without a resolver: the actor has only an id, so the id shows; targets fall back to ids.
     Expected {
         file: "directory/resolver_ids_only.json",
         id: "Directory_2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a_K9J8H_77",
@@ -70,9 +75,10 @@ const CASES: &[Expected] = &[
         service: "RoleManagement",
         operation: "Add member to role",
         result: "success",
-        actor_display: "",
+        result_detail: "success",
+        actor_display: ADELE_ID,
         target_displays: &[LEE_ID, "Exchange Administrator", "Policy_not-a-guid"],
-        summary: "Someone added 91a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8 to role Exchange Administrator",
+        summary: "5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716 added 91a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8 to role Exchange Administrator",
     },
     // Opaque id with spaces, 7-digit offset-less time, `<null>` everywhere, user "<null>".
     Expected {
@@ -81,7 +87,8 @@ const CASES: &[Expected] = &[
         timestamp: "2024-03-05T14:07:33.123456Z",
         service: "Policy",
         operation: "Update policy",
-        result: "",
+        result: "unknown",
+        result_detail: "",
         actor_display: "Contoso-Provisioning",
         target_displays: &["Default Token Lifetime"],
         summary: "Contoso-Provisioning updated policy Default Token Lifetime",
@@ -93,6 +100,7 @@ const CASES: &[Expected] = &[
         service: "Policy",
         operation: "Update conditional access policy",
         result: "success",
+        result_detail: "success",
         actor_display: "Megan Bowen",
         target_displays: &["Require MFA for all users"],
         summary: "Megan Bowen updated conditional access policy Require MFA for all users",
@@ -215,6 +223,9 @@ fn ids_to_resolve_lists_nameless_guids_once() {
     }
 }
 
+/// An id the resolver does not know (an object deleted since).
+const GONE: &str = "0e4d3c2b-1a09-4f8e-8d7c-6b5a49382716";
+
 #[test]
 fn actor_fallback_chain() {
     let base = |initiated_by: Value| {
@@ -239,13 +250,25 @@ fn actor_fallback_chain() {
             json!({"user": null, "app": {"displayName": null, "servicePrincipalName": "spn"}}),
             "spn",
         ),
+        // Only a service principal id: looked up, else shown as the id.
+        (
+            json!({"user": null, "app": {"appId": null, "displayName": null, "servicePrincipalId": LEE_ID}}),
+            "Lee Gu",
+        ),
+        (
+            json!({"user": null, "app": {"appId": "app-id", "servicePrincipalId": GONE}}),
+            GONE,
+        ),
+        (json!({"user": null, "app": {"appId": "app-id"}}), "app-id"),
+        // A user known by id alone whom nobody can name (deleted since).
+        (json!({"user": {"id": GONE}, "app": null}), GONE),
         (
             json!({"user": {"displayName": "<null>"}, "app": {"displayName": ""}}),
-            "",
+            UNKNOWN_ACTOR,
         ),
-        (json!({"user": null, "app": null}), ""),
-        (Value::Null, ""),
-        (json!("<null>"), ""),
+        (json!({"user": null, "app": null}), UNKNOWN_ACTOR),
+        (Value::Null, UNKNOWN_ACTOR),
+        (json!("<null>"), UNKNOWN_ACTOR),
     ];
     for (initiated_by, want) in cases {
         let event = normalize_with(
@@ -254,5 +277,26 @@ fn actor_fallback_chain() {
             &resolver(),
         );
         assert_eq!(event.actor_display, want, "{initiated_by}");
+        if want == UNKNOWN_ACTOR {
+            assert!(
+                event.display_summary.starts_with("Someone "),
+                "{initiated_by}"
+            );
+        }
     }
+}
+
+#[test]
+fn an_app_known_only_by_its_service_principal_id_is_looked_up() {
+    let raw = json!({"activityDisplayName": "Update user", "activityDateTime": "2024-01-01T00:00:00Z",
+        "initiatedBy": {"user": null, "app": {"appId": null, "displayName": null,
+            "servicePrincipalId": LEE_ID, "servicePrincipalName": null}}});
+    assert_eq!(
+        Normalizer::ids_to_resolve(RecordKind::Directory, &raw),
+        [LEE_ID]
+    );
+    // A named app, or a named or UPN-bearing user beside it, needs no lookup of the app.
+    let mut named = raw.clone();
+    named["initiatedBy"]["app"]["servicePrincipalName"] = json!("Backup Connector");
+    assert!(Normalizer::ids_to_resolve(RecordKind::Directory, &named).is_empty());
 }

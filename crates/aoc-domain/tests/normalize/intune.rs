@@ -10,7 +10,8 @@ const CASES: &[Expected] = &[
         timestamp: "2024-03-11T13:14:15.161718Z",
         service: "Intune",
         operation: "Wipe device",
-        result: "Success",
+        result: "success",
+        result_detail: "Success",
         actor_display: "meganb@contoso.onmicrosoft.com",
         target_displays: &["DESKTOP-BK01"],
         summary: "meganb@contoso.onmicrosoft.com Wipe device DESKTOP-BK01",
@@ -22,7 +23,8 @@ const CASES: &[Expected] = &[
         timestamp: "2024-03-11T23:00:00Z",
         service: "Intune",
         operation: "Patch DeviceConfiguration",
-        result: "Success",
+        result: "success",
+        result_detail: "Success",
         actor_display: "Contoso Autopilot Automation",
         target_displays: &[
             "Windows – Sicherheitsbaseline",
@@ -30,17 +32,18 @@ const CASES: &[Expected] = &[
         ],
         summary: "Contoso Autopilot Automation Patch DeviceConfiguration Windows – Sicherheitsbaseline, 4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d",
     },
-    // id "<null>" (hash key), only a userId for the actor and no resolver.
+    // id "<null>" (hash key), only a userId for the actor and no resolver: the id shows.
     Expected {
         file: "intune/user_id_only.json",
         id: "",
         timestamp: "2024-03-13T09:09:09.999999Z",
         service: "Intune",
         operation: "Delete app",
-        result: "Failure",
-        actor_display: "",
+        result: "failure",
+        result_detail: "Failure",
+        actor_display: ADELE_ID,
         target_displays: &["Zoom – Ärzte Edition"],
-        summary: "Someone Delete app Zoom – Ärzte Edition",
+        summary: "5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716 Delete app Zoom – Ärzte Edition",
     },
 ];
 
@@ -80,19 +83,42 @@ fn resolver_names_an_actor_known_only_by_user_id() {
 }
 
 #[test]
-fn upn_beats_application_name() {
+fn the_person_beats_the_portal_they_used() {
     let mut raw = fixture("intune/wipe_device.json");
     assert_eq!(
         normalize_with(RecordKind::Intune, raw.clone(), &NoResolver).actor_display,
         "meganb@contoso.onmicrosoft.com"
     );
+    // An IT pro without a UPN: their id is looked up, not replaced by the portal's name.
     raw["actor"]["userPrincipalName"] = json!("<null>");
+    raw["actor"]["userId"] = json!(ADELE_ID);
+    assert_eq!(
+        Normalizer::ids_to_resolve(RecordKind::Intune, &raw),
+        [ADELE_ID]
+    );
+    assert_eq!(
+        normalize_with(RecordKind::Intune, raw.clone(), &resolver()).actor_display,
+        "Adele Vance"
+    );
+    assert_eq!(
+        normalize_with(RecordKind::Intune, raw.clone(), &NoResolver).actor_display,
+        ADELE_ID
+    );
+    // No person at all: the application acted.
+    raw["actor"]["userId"] = Value::Null;
     assert_eq!(
         normalize_with(RecordKind::Intune, raw.clone(), &NoResolver).actor_display,
         "Microsoft Intune portal extension"
     );
+    raw["actor"]["applicationDisplayName"] = Value::Null;
+    raw["actor"]["servicePrincipalName"] = json!("Contoso Autopilot");
+    assert_eq!(
+        normalize_with(RecordKind::Intune, raw.clone(), &NoResolver).actor_display,
+        "Contoso Autopilot"
+    );
     raw["actor"] = Value::Null;
     let event = normalize_with(RecordKind::Intune, raw, &NoResolver);
-    assert_eq!(event.actor_display, "");
+    assert_eq!(event.actor_display, aoc_domain::UNKNOWN_ACTOR);
+    assert!(event.display_summary.starts_with("Someone "));
     assert_eq!(event.actor, Value::Null);
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod actors;
 mod dedupe;
 mod detect;
 mod directory;
@@ -11,4 +12,5 @@ mod errors;
 mod intune;
 mod mappings;
 mod modified;
+mod outcome;
 mod unified;

@@ -55,10 +55,16 @@ fn default_template_and_unknown_actor_can_be_replaced() {
         ),
         "[Intune] meganb@contoso.onmicrosoft.com: Wipe device -> DESKTOP-BK01"
     );
+    let mut nobody = fixture("intune/user_id_only.json");
+    nobody["actor"] = serde_json::Value::Null;
+    let event = Normalizer::new(mappings)
+        .normalize(RecordKind::Intune, Source::Import, nobody, &NoResolver)
+        .unwrap();
     assert_eq!(
-        summary(mappings, "intune/user_id_only.json", RecordKind::Intune),
+        event.display_summary,
         "[Intune] (nobody): Delete app -> Zoom – Ärzte Edition"
     );
+    assert_eq!(event.actor_display, aoc_domain::UNKNOWN_ACTOR);
 }
 
 #[test]

@@ -80,6 +80,7 @@ pub struct Expected {
     pub service: &'static str,
     pub operation: &'static str,
     pub result: &'static str,
+    pub result_detail: &'static str,
     pub actor_display: &'static str,
     pub target_displays: &'static [&'static str],
     pub summary: &'static str,
@@ -103,6 +104,10 @@ impl Expected {
         assert_eq!(event.service, self.service, "{f}: service");
         assert_eq!(event.operation, self.operation, "{f}: operation");
         assert_eq!(event.result, self.result, "{f}: result");
+        assert_eq!(
+            event.result_detail, self.result_detail,
+            "{f}: result_detail"
+        );
         assert_eq!(
             event.actor_display, self.actor_display,
             "{f}: actor_display"

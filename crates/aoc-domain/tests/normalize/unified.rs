@@ -13,7 +13,8 @@ const CASES: &[Expected] = &[
         timestamp: "2024-03-05T14:07:33Z",
         service: "Exchange",
         operation: "Set-Mailbox",
-        result: "True",
+        result: "success",
+        result_detail: "True",
         actor_display: "meganb@contoso.onmicrosoft.com",
         target_displays: &[
             "bob.kelly@contoso.com",
@@ -28,7 +29,8 @@ const CASES: &[Expected] = &[
         timestamp: "2024-03-05T15:00:00.123456Z",
         service: "Exchange",
         operation: "Add-MailboxPermission",
-        result: "True",
+        result: "success",
+        result_detail: "True",
         actor_display: "meganb@contoso.onmicrosoft.com",
         target_displays: &["finance@contoso.com", "Shared Finance"],
         summary: "meganb@contoso.onmicrosoft.com granted mailbox permissions on finance@contoso.com",
@@ -40,7 +42,8 @@ const CASES: &[Expected] = &[
         timestamp: "2024-03-05T15:30:00Z",
         service: "Exchange",
         operation: "New-InboxRule",
-        result: "True",
+        result: "success",
+        result_detail: "True",
         actor_display: "bob.kelly@contoso.com",
         target_displays: &["Bob Kelly"],
         summary: "bob.kelly@contoso.com created an inbox rule on Bob Kelly",
@@ -52,7 +55,8 @@ const CASES: &[Expected] = &[
         timestamp: "2024-03-08T07:45:12Z",
         service: "SharePoint",
         operation: "FileDeleted",
-        result: "",
+        result: "unknown",
+        result_detail: "",
         actor_display: "bob.kelly@contoso.com",
         target_displays: &[
             "https://contoso.sharepoint.com/sites/Finance/Shared Documents/Budget 2024 – Entwurf.xlsx",
@@ -65,7 +69,8 @@ const CASES: &[Expected] = &[
         timestamp: "2024-03-09T12:00:00Z",
         service: "AzureActiveDirectory",
         operation: "Update user.",
-        result: "Success",
+        result: "success",
+        result_detail: "Success",
         actor_display: "meganb@contoso.onmicrosoft.com",
         target_displays: &["bob.kelly@contoso.com"],
         summary: "meganb@contoso.onmicrosoft.com Update user. bob.kelly@contoso.com",
@@ -76,7 +81,8 @@ const CASES: &[Expected] = &[
         timestamp: "2024-03-10T18:05:59.9Z",
         service: "SharePoint",
         operation: "SiteCollectionAdminAdded",
-        result: "",
+        result: "unknown",
+        result_detail: "",
         actor_display: "admin@contoso.onmicrosoft.com",
         target_displays: &["https://contoso.sharepoint.com/sites/Legal"],
         summary: "admin@contoso.onmicrosoft.com added a site collection admin to https://contoso.sharepoint.com/sites/Legal",
@@ -178,7 +184,8 @@ fn non_string_result_and_no_resolution_needed() {
     let mut raw = fixture("unified/sharepoint_file_deleted.json");
     raw["ResultStatus"] = json!(true);
     let event = normalize_with(RecordKind::Unified, raw.clone(), &NoResolver);
-    assert_eq!(event.result, "true");
+    assert_eq!(event.result, "success");
+    assert_eq!(event.result_detail, "true");
     assert!(Normalizer::ids_to_resolve(RecordKind::Unified, &raw).is_empty());
 }
 
