@@ -107,11 +107,12 @@ fn make_event(rng: &mut Rng, i: u64, base: DateTime<Utc>) -> Event {
         service: service.to_string(),
         operation: op.to_string(),
         result: if rng.below(20) == 0 {
-            "Failed"
+            "failure"
         } else {
-            "Succeeded"
+            "success"
         }
         .to_string(),
+        result_detail: String::new(),
         actor_display: user.clone(),
         actor: json!({"UserId": user, "UserType": 0}),
         target_displays: vec![file.clone()],

@@ -9,10 +9,11 @@ use crate::{StoreError, StoreResult};
 
 /// The column list every event read selects, in [`StoredRow`] order, except `ts`, which each
 /// backend renders as integer microseconds.
-pub(crate) const TAIL_COLUMNS: [&str; 13] = [
+pub(crate) const TAIL_COLUMNS: [&str; 14] = [
     "service",
     "operation",
     "result",
+    "result_detail",
     "actor_display",
     "actor",
     "target_displays",
@@ -31,7 +32,7 @@ pub(crate) struct StoredRow {
     pub id: String,
     pub ts_us: i64,
     /// In [`TAIL_COLUMNS`] order.
-    pub tail: [String; 13],
+    pub tail: [String; 14],
 }
 
 impl StoredRow {
@@ -43,7 +44,7 @@ impl StoredRow {
         for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
         for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     {
-        let mut tail: [String; 13] = Default::default();
+        let mut tail: [String; 14] = Default::default();
         for (i, slot) in tail.iter_mut().enumerate() {
             *slot = row.try_get(i + 2)?;
         }
@@ -63,6 +64,7 @@ impl StoredRow {
             service,
             operation,
             result,
+            result_detail,
             actor_display,
             actor,
             target_displays,
@@ -93,6 +95,7 @@ impl StoredRow {
             service,
             operation,
             result,
+            result_detail,
             actor_display,
             actor: json("actor", &actor)?,
             target_displays: list("target_displays", &target_displays)?,

@@ -3,8 +3,10 @@
 //! (`tests/conformance.rs`).
 //!
 //! Search semantics, identical on both backends:
-//! - `service`, `actor` (the actor display), `operation` and `result` match exactly;
-//!   `start` and `end` are inclusive;
+//! - `service`, `actor` (the actor display) and `operation` match exactly; `result` matches
+//!   the stored outcome vocabulary (`success`, `failure`, `partial`, `unknown`), the filter
+//!   read through `aoc_domain::outcome_filter` (any case, or a source's spelling such as
+//!   `False`); `start` and `end` are inclusive;
 //! - free text (trimmed) matches an event when, lowercased, it is a substring of the actor
 //!   display, a target display, the operation or the display summary; or when its words
 //!   appear consecutively among the words of the raw record's string and number values. A
@@ -117,8 +119,9 @@ pub trait EventStore: Send + Sync + 'static {
     /// `hidden_operations`.
     async fn search(&self, query: &EventQuery) -> StoreResult<Page>;
 
-    /// Distinct services, operations, results and actors (sorted; honours the hidden lists of
-    /// `query`; other fields of `query` are ignored). At most `limit` values per list.
+    /// Distinct services, operations, results and actors (sorted, results in the outcome
+    /// vocabulary's order; honours the hidden lists of `query`; other fields of `query` are
+    /// ignored). At most `limit` values per list.
     async fn filter_options(&self, query: &EventQuery, limit: u32) -> StoreResult<FilterOptions>;
 
     /// Replace an event's tags. None when the id is unknown.
@@ -168,6 +171,13 @@ pub trait EventStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<CachedName>>;
     async fn put_cached_names(&self, names: &[CachedName]) -> StoreResult<()>;
+
+    /// Every cached entry for these ids, expired or not: the last name known for an object
+    /// that Graph no longer names (deleted) or that is due to be asked about again.
+    async fn all_cached_names(&self, ids: &[String]) -> StoreResult<Vec<CachedName>> {
+        // Every entry was written with an expiry after the epoch.
+        self.cached_names(ids, DateTime::<Utc>::UNIX_EPOCH).await
+    }
 
     /// Maintenance: compact search indexes and refresh planner statistics (SQLite merges its
     /// full-text segments and runs `PRAGMA optimize`; PostgreSQL runs `ANALYZE`). Slow on big

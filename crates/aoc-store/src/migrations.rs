@@ -22,6 +22,11 @@ const SQLITE: &[Script] = &[
         "activity",
         include_str!("../migrations/sqlite/0002_activity.sql"),
     ),
+    (
+        3,
+        "outcomes",
+        include_str!("../migrations/sqlite/0003_outcomes.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -34,6 +39,11 @@ const POSTGRES: &[Script] = &[
         2,
         "activity",
         include_str!("../migrations/postgres/0002_activity.sql"),
+    ),
+    (
+        3,
+        "outcomes",
+        include_str!("../migrations/postgres/0003_outcomes.sql"),
     ),
 ];
 
@@ -60,4 +70,146 @@ pub(crate) fn sqlite() -> Migrator {
 
 pub(crate) fn postgres() -> Migrator {
     migrator(POSTGRES)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use sqlx::Row;
+
+    /// (stored before 0003, result after, result_detail after)
+    const RESULTS: [(&str, &str, &str); 8] = [
+        ("True", "success", "True"),
+        ("Succeeded", "success", "Succeeded"),
+        ("False", "failure", "False"),
+        ("Failed", "failure", "Failed"),
+        ("timeout", "failure", "timeout"),
+        ("PartiallySucceeded", "partial", "PartiallySucceeded"),
+        ("", "unknown", ""),
+        ("Weird", "unknown", "Weird"),
+    ];
+
+    #[tokio::test]
+    async fn sqlite_rows_stored_before_outcomes_get_the_vocabulary() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        migrator(&SQLITE[..2]).run(&pool).await.unwrap();
+        for (i, (result, _, _)) in RESULTS.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO events (id, dedupe_key, source, ts, service, operation, result, \
+                 actor_display, target_displays, display_summary, search_short) \
+                 VALUES (?, ?, 'unified', 0, 'Exchange', 'Set-Mailbox', ?, 'a', '[]', 's', 's')",
+            )
+            .bind(format!("e{i}"))
+            .bind(format!("k{i}"))
+            .bind(*result)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        sqlite().run(&pool).await.unwrap();
+        for (i, (_, result, detail)) in RESULTS.iter().enumerate() {
+            let row = sqlx::query("SELECT result, result_detail FROM events WHERE id = ?")
+                .bind(format!("e{i}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            let got: (String, String) = (row.get(0), row.get(1));
+            assert_eq!(got, ((*result).to_owned(), (*detail).to_owned()), "e{i}");
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres_rows_stored_before_outcomes_get_the_vocabulary() {
+        let Ok(base) = std::env::var("AOC_TEST_POSTGRES_URL") else {
+            eprintln!("skipped PostgreSQL: AOC_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let admin = sqlx::PgPool::connect(&base).await.unwrap();
+        let schema = format!("aoc_migrate_{}", std::process::id());
+        let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+            .execute(&admin)
+            .await;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
+        sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let search_path = format!("SET search_path TO {schema}, public");
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .after_connect(move |conn, _| {
+                let sql = search_path.clone();
+                Box::pin(async move {
+                    sqlx::query(AssertSqlSafe(sql)).execute(conn).await?;
+                    Ok(())
+                })
+            })
+            .connect(&base)
+            .await
+            .unwrap();
+        migrator(&POSTGRES[..2]).run(&pool).await.unwrap();
+        for (i, (result, _, _)) in RESULTS.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO events (id, dedupe_key, source, ts, service, operation, result, \
+                 actor_display, actor, target_displays, targets, display_summary, raw, \
+                 search_short, raw_words) \
+                 VALUES ($1, $2, 'unified', now(), 'Exchange', 'Set-Mailbox', $3, 'a', '{}', \
+                 '[]', '[]', 's', '{}', 's', '')",
+            )
+            .bind(format!("e{i}"))
+            .bind(format!("k{i}"))
+            .bind(*result)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        postgres().run(&pool).await.unwrap();
+        for (i, (_, result, detail)) in RESULTS.iter().enumerate() {
+            let row = sqlx::query("SELECT result, result_detail FROM events WHERE id = $1")
+                .bind(format!("e{i}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            let got: (String, String) = (row.get(0), row.get(1));
+            assert_eq!(got, ((*result).to_owned(), (*detail).to_owned()), "e{i}");
+        }
+        pool.close().await;
+        sqlx::query(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+
+    #[test]
+    fn the_migration_knows_every_spelling_the_domain_knows() {
+        let sql = include_str!("../migrations/sqlite/0003_outcomes.sql");
+        for spelling in [
+            "success",
+            "succeeded",
+            "successful",
+            "true",
+            "failure",
+            "failed",
+            "fail",
+            "false",
+            "timeout",
+            "partial",
+            "partiallysucceeded",
+            "partialsuccess",
+        ] {
+            let outcome = aoc_domain::Outcome::parse(spelling).unwrap();
+            assert!(
+                sql.contains(&format!("WHEN '{spelling}' THEN '{}'", outcome.as_str())),
+                "{spelling}"
+            );
+        }
+    }
 }

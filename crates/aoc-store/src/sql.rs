@@ -96,18 +96,21 @@ pub(crate) fn push_where(sql: &mut Sql, d: &dyn Dialect, query: &EventQuery, sco
     if scope == Scope::HiddenOnly {
         return wrote;
     }
+    // Results are stored in the outcome vocabulary; a filter written in any case or in a
+    // source's own spelling (`False`, `Failed`) means the same outcome.
+    let result = query.result.as_deref().map(aoc_domain::outcome_filter);
     let exact = [
-        ("e.service", &query.service),
-        ("e.actor_display", &query.actor),
-        ("e.operation", &query.operation),
-        ("e.result", &query.result),
+        ("e.service", query.service.as_deref()),
+        ("e.actor_display", query.actor.as_deref()),
+        ("e.operation", query.operation.as_deref()),
+        ("e.result", result.as_deref()),
     ];
     for (column, value) in exact {
         if let Some(value) = value {
             and(sql);
             sql.push(column)
                 .push(" = ")
-                .arg(d, Arg::Text(value.clone()));
+                .arg(d, Arg::Text(value.to_owned()));
         }
     }
     if let Some(start) = query.start {
@@ -144,4 +147,15 @@ pub(crate) fn page_limit(query: &EventQuery) -> u32 {
 /// Bucket width in microseconds; a non-positive width is treated as one second.
 pub(crate) fn bucket_micros(bucket_seconds: i64) -> i64 {
     bucket_seconds.max(1).saturating_mul(1_000_000)
+}
+
+/// The outcome vocabulary among a column's distinct stored results, in vocabulary order.
+/// Rows are migrated to the vocabulary; mapping here as well keeps the dropdown to it even
+/// for a row written by something else.
+pub(crate) fn outcome_options(stored: Vec<String>) -> Vec<String> {
+    let present: std::collections::BTreeSet<aoc_domain::Outcome> = stored
+        .iter()
+        .map(|r| aoc_domain::Outcome::from_source(Some(r)))
+        .collect();
+    present.into_iter().map(|o| o.as_str().to_owned()).collect()
 }

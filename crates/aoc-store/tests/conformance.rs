@@ -38,6 +38,7 @@ const CHECKS: &[Check] = checks![
     get_round_trips_every_field,
     each_exact_filter_alone,
     exact_filters_combined,
+    result_filter_reads_outcomes_in_any_case,
     time_range_is_inclusive,
     text_matches_actor_case_insensitively,
     text_matches_target_operation_and_summary,
@@ -209,7 +210,8 @@ fn event(id: &str, secs: i64) -> Event {
         timestamp: t(secs),
         service: "Exchange".into(),
         operation: "Set-Mailbox".into(),
-        result: "Succeeded".into(),
+        result: "success".into(),
+        result_detail: "Succeeded".into(),
         actor_display: "admin@contoso.com".into(),
         actor: json!({"UserId": "admin@contoso.com"}),
         target_displays: vec![format!("mailbox {id}")],
@@ -413,7 +415,11 @@ fn matrix() -> Vec<Event> {
                 "Set-Mailbox"
             }
             .into();
-            e.result = if i % 3 == 0 { "Failed" } else { "Succeeded" }.into();
+            (e.result, e.result_detail) = if i % 3 == 0 {
+                ("failure".into(), "Failed".into())
+            } else {
+                ("success".into(), "Succeeded".into())
+            };
             e
         })
         .collect()
@@ -473,6 +479,63 @@ async fn each_exact_filter_alone(store: Store) {
             "{query:?}"
         );
     }
+}
+
+async fn result_filter_reads_outcomes_in_any_case(store: Store) {
+    let mut events = Vec::new();
+    for (i, (result, detail)) in [
+        ("success", "True"),
+        ("failure", "False"),
+        ("failure", "timeout"),
+        ("partial", "PartiallySucceeded"),
+        ("unknown", ""),
+        // Written by something that did not normalize: the dropdown still lists outcomes.
+        ("Weird", "Weird"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = event(&format!("r{i}"), i as i64);
+        e.result = result.into();
+        e.result_detail = detail.into();
+        events.push(e);
+    }
+    insert(&store, &events).await;
+    let by = |result: &str| EventQuery {
+        result: Some(result.into()),
+        ..q()
+    };
+    for (written, expected) in [
+        ("failure", &["r1", "r2"][..]),
+        ("FAILURE", &["r1", "r2"]),
+        ("Failed", &["r1", "r2"]),
+        ("False", &["r1", "r2"]),
+        ("Success", &["r0"]),
+        ("partial", &["r3"]),
+        ("Unknown", &["r4"]),
+        ("bogus", &[]),
+        ("weird", &[]),
+    ] {
+        assert_eq!(
+            sorted_ids(&store, &by(written)).await,
+            strs(expected),
+            "{written}"
+        );
+        assert_eq!(
+            store.count_matching(&by(written)).await.unwrap(),
+            expected.len() as u64,
+            "{written}"
+        );
+    }
+    assert_eq!(
+        store.filter_options(&q(), 100).await.unwrap().results,
+        strs(&["success", "failure", "partial", "unknown"])
+    );
+    let stored = store.get("r2").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.result.as_str(), stored.result_detail.as_str()),
+        ("failure", "timeout")
+    );
 }
 
 async fn exact_filters_combined(store: Store) {
@@ -906,7 +969,7 @@ async fn hidden_services_and_operations(store: Store) {
         FilterOptions {
             services: strs(&["Exchange"]),
             operations: strs(&["Set-Mailbox"]),
-            results: strs(&["Failed", "Succeeded"]),
+            results: strs(&["success", "failure"]),
             actors: strs(&["alice@contoso.com", "bob@contoso.com"]),
         }
     );
@@ -992,7 +1055,7 @@ async fn hidden_names_ignore_ascii_case(store: Store) {
         FilterOptions {
             services: strs(&["SharePoint", "Äpp"]),
             operations: strs(&["FileAccessed", "Set-Mailbox", "Öffnen"]),
-            results: strs(&["Failed", "Succeeded"]),
+            results: strs(&["success", "failure"]),
             actors: strs(&["admin@contoso.com", "alice@contoso.com", "bob@contoso.com"]),
         },
     )
@@ -1023,7 +1086,7 @@ async fn hidden_names_ignore_ascii_case(store: Store) {
         FilterOptions {
             services: strs(&["MICROSOFTTEAMS", "Äpp"]),
             operations: strs(&["TeamCreated", "Öffnen"]),
-            results: strs(&["Succeeded"]),
+            results: strs(&["success"]),
             actors: strs(&["admin@contoso.com"]),
         },
     )
@@ -1045,7 +1108,7 @@ async fn hidden_names_still_match_exactly(store: Store) {
         FilterOptions {
             services: strs(&["MicrosoftTeams", "SharePoint"]),
             operations: strs(&["FileAccessed", "MessageSent", "Set-Mailbox"]),
-            results: strs(&["Failed", "Succeeded"]),
+            results: strs(&["success", "failure"]),
             actors: strs(&["admin@contoso.com", "alice@contoso.com", "bob@contoso.com"]),
         },
     )
@@ -1067,7 +1130,7 @@ async fn filter_options_sorted_distinct_limited(store: Store) {
         strs(&["AzureActiveDirectory", "Exchange", "SharePoint"])
     );
     assert_eq!(options.operations, strs(&["FileAccessed", "Set-Mailbox"]));
-    assert_eq!(options.results, strs(&["Failed", "Succeeded"]));
+    assert_eq!(options.results, strs(&["success", "failure"]));
     // Bytewise order on both backends.
     assert_eq!(
         options.actors,
@@ -1169,7 +1232,8 @@ async fn update_keeps_tags_comments_and_reindexes(store: Store) {
     renormalized.timestamp = t(5);
     renormalized.service = "AzureActiveDirectory".into();
     renormalized.operation = "Update user".into();
-    renormalized.result = "Failed".into();
+    renormalized.result = "failure".into();
+    renormalized.result_detail = "False".into();
     renormalized.actor_display = "Renamed Actor".into();
     renormalized.target_displays = vec!["newtarget".into()];
     renormalized.display_summary = "freshsummaryword here".into();
@@ -1457,4 +1521,14 @@ async fn name_cache_expires(store: Store) {
         vec![name("o2", "Robert", 500)]
     );
     assert!(store.cached_names(&[], t(0)).await.unwrap().is_empty());
+    // Expired or not, every entry is still there for whoever needs the last known name.
+    store.put_cached_names(&[name("o3", "", 20)]).await.unwrap();
+    assert_eq!(
+        store.all_cached_names(&ids).await.unwrap(),
+        vec![
+            name("o1", "Alice", 100),
+            name("o2", "Robert", 500),
+            name("o3", "", 20)
+        ]
+    );
 }

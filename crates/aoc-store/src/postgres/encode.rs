@@ -98,6 +98,7 @@ pub(super) struct Columns {
     pub service: Vec<String>,
     pub operation: Vec<String>,
     pub result: Vec<String>,
+    pub result_detail: Vec<String>,
     pub actor_display: Vec<String>,
     pub actor: Vec<String>,
     pub target_displays: Vec<String>,
@@ -122,6 +123,7 @@ impl Columns {
             c.service.push(pg_text(&e.service));
             c.operation.push(pg_text(&e.operation));
             c.result.push(pg_text(&e.result));
+            c.result_detail.push(pg_text(&e.result_detail));
             c.actor_display.push(pg_text(&e.actor_display));
             c.actor.push(row.pg_actor.clone());
             c.target_displays.push(row.pg_target_displays.clone());

@@ -182,7 +182,7 @@ pub(super) async fn filter_options(
     Ok(FilterOptions {
         services: distinct(pool, "service", query, limit).await?,
         operations: distinct(pool, "operation", query, limit).await?,
-        results: distinct(pool, "result", query, limit).await?,
+        results: sql::outcome_options(distinct(pool, "result", query, limit).await?),
         actors: distinct(pool, "actor_display", query, limit).await?,
     })
 }

@@ -56,19 +56,19 @@ async fn insert_encoded(pool: &PgPool, encoded: &[PgEncoded<'_>]) -> StoreResult
         new += sqlx::query(
             "INSERT INTO events (id, dedupe_key, source, ts, service, operation, result, \
              actor_display, actor, target_displays, targets, display_summary, raw, tags, \
-             comments, search_short, raw_words) \
+             comments, search_short, raw_words, result_detail) \
              SELECT u.id, u.dedupe_key, u.source, u.ts::timestamptz, u.service, \
              u.operation, u.result, u.actor_display, u.actor::jsonb, \
              u.target_displays::jsonb, u.targets::jsonb, u.display_summary, u.raw::jsonb, \
              u.tags::jsonb, u.comments::jsonb, u.search_short, \
-             u.raw_words::tsvector \
+             u.raw_words::tsvector, u.result_detail \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], \
-               $17::text[]) WITH ORDINALITY \
+               $17::text[], $18::text[]) WITH ORDINALITY \
              AS u(id, dedupe_key, source, ts, service, operation, result, actor_display, \
                actor, target_displays, targets, display_summary, raw, tags, comments, \
-               search_short, raw_words, ord) \
+               search_short, raw_words, result_detail, ord) \
              ORDER BY u.ord \
              ON CONFLICT DO NOTHING",
         )
@@ -89,6 +89,7 @@ async fn insert_encoded(pool: &PgPool, encoded: &[PgEncoded<'_>]) -> StoreResult
         .bind(cols.comments)
         .bind(cols.search_short)
         .bind(cols.raw_words)
+        .bind(cols.result_detail)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -133,12 +134,14 @@ async fn update_chunk(tx: &mut PgConnection, rows: &[&PgEncoded<'_>]) -> Result<
          result = u.result, actor_display = u.actor_display, actor = u.actor::jsonb, \
          target_displays = u.target_displays::jsonb, targets = u.targets::jsonb, \
          display_summary = u.display_summary, raw = u.raw::jsonb, \
-         search_short = u.search_short, raw_words = u.raw_words::tsvector \
+         search_short = u.search_short, raw_words = u.raw_words::tsvector, \
+         result_detail = u.result_detail \
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
            $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-           $12::text[], $13::text[], $14::text[], $15::text[]) \
+           $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]) \
          AS u(id, dedupe_key, source, ts, service, operation, result, actor_display, \
-           actor, target_displays, targets, display_summary, raw, search_short, raw_words) \
+           actor, target_displays, targets, display_summary, raw, search_short, raw_words, \
+           result_detail) \
          WHERE e.id = u.id AND NOT EXISTS \
          (SELECT 1 FROM events o WHERE o.dedupe_key = u.dedupe_key AND o.id <> u.id)",
     )
@@ -157,6 +160,7 @@ async fn update_chunk(tx: &mut PgConnection, rows: &[&PgEncoded<'_>]) -> Result<
     .bind(cols.raw)
     .bind(cols.search_short)
     .bind(cols.raw_words)
+    .bind(cols.result_detail)
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected())

@@ -18,10 +18,11 @@ const COMMON_TEXT: i64 = 2000;
 
 /// Columns of `events` an event read selects, after `id` and `ts`; the compressed body
 /// follows them.
-const EVENT_COLUMNS: [&str; 10] = [
+const EVENT_COLUMNS: [&str; 11] = [
     "service",
     "operation",
     "result",
+    "result_detail",
     "actor_display",
     "target_displays",
     "display_summary",
@@ -43,22 +44,23 @@ fn select_events() -> String {
 
 fn decode(row: &SqliteRow) -> StoreResult<Event> {
     let text = |i: usize| row.try_get::<String, _>(i);
-    let (actor, targets, raw) = body::unpack(row.try_get::<&[u8], _>(12)?)?;
+    let (actor, targets, raw) = body::unpack(row.try_get::<&[u8], _>(13)?)?;
     // In `codec::TAIL_COLUMNS` order.
     let tail = [
         text(2)?,
         text(3)?,
         text(4)?,
         text(5)?,
-        actor,
         text(6)?,
-        targets,
+        actor,
         text(7)?,
+        targets,
         text(8)?,
-        raw,
         text(9)?,
+        raw,
         text(10)?,
         text(11)?,
+        text(12)?,
     ];
     StoredRow {
         id: text(0)?,
@@ -334,7 +336,7 @@ pub(super) async fn filter_options(
     Ok(FilterOptions {
         services: distinct(reader, "service", query, limit).await?,
         operations: distinct(reader, "operation", query, limit).await?,
-        results: distinct(reader, "result", query, limit).await?,
+        results: sql::outcome_options(distinct(reader, "result", query, limit).await?),
         actors: distinct(reader, "actor_display", query, limit).await?,
     })
 }

@@ -61,8 +61,9 @@ pub(super) async fn insert_batch(
         let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
         let sql = values_sql(
             "INSERT INTO events (seq, id, dedupe_key, source, ts, service, operation, result, \
-             actor_display, target_displays, display_summary, tags, comments, search_short)",
-            14,
+             result_detail, actor_display, target_displays, display_summary, tags, comments, \
+             search_short)",
+            15,
             chunk.len(),
             " ON CONFLICT DO NOTHING RETURNING seq",
         );
@@ -79,6 +80,7 @@ pub(super) async fn insert_batch(
                 .bind(e.service.as_str())
                 .bind(e.operation.as_str())
                 .bind(e.result.as_str())
+                .bind(e.result_detail.as_str())
                 .bind(e.actor_display.as_str())
                 .bind(row.target_displays.as_str())
                 .bind(e.display_summary.as_str())
@@ -167,7 +169,7 @@ pub(super) async fn update_events(writer: &SqlitePool, events: &[Event]) -> Stor
         let seq: Option<i64> = sqlx::query_scalar(
             "UPDATE events SET dedupe_key = ?1, source = ?2, ts = ?3, service = ?4, \
              operation = ?5, result = ?6, actor_display = ?7, target_displays = ?8, \
-             display_summary = ?9, search_short = ?10 \
+             display_summary = ?9, search_short = ?10, result_detail = ?12 \
              WHERE id = ?11 AND NOT EXISTS \
              (SELECT 1 FROM events o WHERE o.dedupe_key = ?1 AND o.id <> ?11) \
              RETURNING seq",
@@ -183,6 +185,7 @@ pub(super) async fn update_events(writer: &SqlitePool, events: &[Event]) -> Stor
         .bind(e.display_summary.as_str())
         .bind(row.search_short.as_str())
         .bind(e.id.as_str())
+        .bind(e.result_detail.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(seq) = seq else { continue };
