@@ -21,6 +21,7 @@ use aoc_store::{DEFAULT_INSERTS_IN_FLIGHT, EventStore, InFlight, InsertOutcome};
 use super::detect::FileFormat;
 use super::error::ImportError;
 use super::location::Location;
+use super::mongo;
 use super::reader::{ReadSummary, detect_format, read_file};
 
 /// Events per `insert_batch` call.
@@ -291,6 +292,9 @@ fn read_all(
 /// Recognise and normalize one record, or say why not.
 fn to_event(normalizer: &Normalizer, value: Result<Value, String>) -> Result<Event, String> {
     let raw = value?;
+    if mongo::is_document(&raw) {
+        return mongo::to_event(normalizer, raw);
+    }
     let Some(kind) = RecordKind::detect(&raw) else {
         return Err(unknown_shape(&raw));
     };

@@ -408,3 +408,219 @@ async fn imports_into_sqlite_and_dedupes_on_the_second_run() {
     assert_eq!((second.new, second.duplicates, second.rejected), (0, 7, 1));
     assert_eq!(store.count().await.unwrap(), first.new);
 }
+
+/// The original service's documents: JSON lines in canonical Extended JSON, and the same five
+/// documents as a `--jsonArray` in relaxed Extended JSON.
+const MONGO_LINES: &str = "mongoexport-events.jsonl";
+const MONGO_ARRAY: &str = "mongoexport-events-array.json";
+
+fn by_id(events: &[Event]) -> std::collections::BTreeMap<String, Event> {
+    events.iter().map(|e| (e.id.clone(), e.clone())).collect()
+}
+
+#[tokio::test]
+async fn mongoexport_documents_keep_their_ids_tags_and_comments() {
+    let store = Arc::new(MemoryStore::default());
+    let progress = Recorder::default();
+    let report = import_paths(
+        store.clone(),
+        normalizer(),
+        &[fixture(MONGO_LINES)],
+        &progress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            report.records,
+            report.new,
+            report.duplicates,
+            report.rejected
+        ),
+        (5, 5, 0, 0),
+        "{:?}",
+        report.rejects
+    );
+    assert_eq!(progress.started.lock().unwrap()[0].1, FileFormat::JsonLines);
+
+    let events = by_id(&store.events.lock().unwrap());
+    let tags = |id: &str| events[id].tags.clone();
+    let comments = |id: &str| -> Vec<(String, String, String)> {
+        events[id]
+            .comments
+            .iter()
+            .map(|c| (c.author.clone(), c.text.clone(), c.created_at.to_rfc3339()))
+            .collect()
+    };
+    let c = |a: &str, t: &str, at: &str| (a.to_string(), t.to_string(), at.to_string());
+
+    // Every document's tags, exactly; missing, null and empty lists are no tags.
+    assert_eq!(tags("Directory_mongo-fixture-0001"), ["investigating"]);
+    assert_eq!(
+        tags("6c7d8e9f-0a1b-4c2d-8e3f-4a5b6c7d8e9f"),
+        ["reviewed", "false_positive"]
+    );
+    for id in [
+        "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b",
+        "8f9a0b1c-2d3e-4f4a-9b5c-6d7e8f9a0b1c",
+    ] {
+        assert!(tags(id).is_empty(), "{id}");
+    }
+
+    // Every comment, with and without author, its time from $date (either form), a plain
+    // string, `timestamp`, or the event's own time.
+    assert_eq!(
+        comments("Directory_mongo-fixture-0001"),
+        [
+            c(
+                "Adele Vance",
+                "Was this hire approved?",
+                "2026-01-02T09:00:00+00:00"
+            ),
+            c(
+                UNKNOWN_AUTHOR,
+                "Approved by HR ticket 4711",
+                "2026-01-02T10:30:00+00:00"
+            ),
+        ]
+    );
+    assert_eq!(
+        comments("6c7d8e9f-0a1b-4c2d-8e3f-4a5b6c7d8e9f"),
+        [c(
+            "Megan Bowen",
+            "Lost laptop, wipe requested by the owner",
+            "2026-01-06T15:00:00+00:00"
+        )]
+    );
+    assert_eq!(
+        comments("7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"),
+        [c(
+            UNKNOWN_AUTHOR,
+            "Forwarding to a private address: follow up",
+            "2026-01-07T09:10:11+00:00"
+        )]
+    );
+    assert_eq!(
+        comments("8f9a0b1c-2d3e-4f4a-9b5c-6d7e8f9a0b1c"),
+        [
+            c(
+                "José Müller",
+                "Restored from the recycle bin",
+                "2026-01-09T08:00:00+00:00"
+            ),
+            c(
+                UNKNOWN_AUTHOR,
+                "Second opinion: expected clean-up",
+                "2026-01-09T09:30:00.250+00:00"
+            ),
+        ]
+    );
+
+    // The raw record was normalized again: fields and dedupe keys are AOC's. The record
+    // without a Microsoft id (whose original key was the old service's own) gets AOC's hash
+    // key and id.
+    let unkeyed: Vec<&Event> = events
+        .values()
+        .filter(|e| e.raw.get("id").is_none() && e.raw.get("Id").is_none())
+        .collect();
+    assert_eq!(unkeyed.len(), 1);
+    assert!(unkeyed[0].dedupe_key.starts_with("dir:h:"));
+    assert_eq!(unkeyed[0].id, unkeyed[0].dedupe_key);
+    for event in events.values() {
+        assert_eq!(event.source, Source::Import);
+        let kind = aoc_domain::RecordKind::detect(&event.raw).unwrap();
+        let fresh = Normalizer::default()
+            .normalize(
+                kind,
+                Source::Import,
+                event.raw.clone(),
+                &aoc_domain::NoResolver,
+            )
+            .unwrap();
+        assert_eq!(event.dedupe_key, fresh.dedupe_key, "{}", event.id);
+        assert_eq!(
+            (&event.operation, &event.display_summary),
+            (&fresh.operation, &fresh.display_summary)
+        );
+    }
+    // Canonical numbers inside the raw record are plain JSON numbers again.
+    let sharepoint = &events["8f9a0b1c-2d3e-4f4a-9b5c-6d7e8f9a0b1c"].raw;
+    assert_eq!(sharepoint["RecordType"], 6);
+    assert_eq!(sharepoint["FileSizeBytes"], 9_007_199_254_740_993_i64);
+
+    // A second import, in either export mode, adds nothing.
+    let again = import_paths(
+        store.clone(),
+        normalizer(),
+        &[fixture(MONGO_LINES), fixture(MONGO_ARRAY)],
+        &progress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (again.records, again.new, again.duplicates, again.rejected),
+        (10, 0, 10, 0)
+    );
+    assert_eq!(
+        progress.started.lock().unwrap()[2].1,
+        FileFormat::JsonArray,
+        "a --jsonArray export"
+    );
+}
+
+#[tokio::test]
+async fn canonical_and_relaxed_exports_give_the_same_events() {
+    let mut imported = Vec::new();
+    for name in [MONGO_LINES, MONGO_ARRAY] {
+        let store = Arc::new(MemoryStore::default());
+        let report = import_paths(store.clone(), normalizer(), &[fixture(name)], &NoProgress)
+            .await
+            .unwrap();
+        assert_eq!((report.new, report.rejected), (5, 0), "{name}");
+        imported.push(by_id(&store.events.lock().unwrap()));
+    }
+    assert_eq!(imported[0], imported[1]);
+}
+
+#[tokio::test]
+async fn mongoexport_tags_and_comments_survive_sqlite_and_a_second_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = aoc_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    let memory = Arc::new(MemoryStore::default());
+    import_paths(
+        memory.clone(),
+        normalizer(),
+        &[fixture(MONGO_LINES)],
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    let first = import_paths(
+        store.clone(),
+        normalizer(),
+        &[fixture(MONGO_LINES)],
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!((first.new, first.rejected), (5, 0));
+    let expected_events = memory.events.lock().unwrap().clone();
+    for expected in &expected_events {
+        let stored = store.get(&expected.id).await.unwrap().unwrap();
+        assert_eq!(stored.tags, expected.tags, "{}", expected.id);
+        assert_eq!(stored.comments, expected.comments, "{}", expected.id);
+        assert_eq!(stored.dedupe_key, expected.dedupe_key);
+    }
+    let second = import_paths(
+        store.clone(),
+        normalizer(),
+        &[fixture(MONGO_ARRAY)],
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!((second.new, second.duplicates), (0, 5));
+    assert_eq!(store.count().await.unwrap(), 5);
+}
