@@ -22,9 +22,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::routing::{MethodFilter, get, on};
+use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use aoc_app::AppContext;
 
@@ -90,16 +93,20 @@ impl ServerOptions {
     }
 }
 
-/// The API routes, declared once: the router is built from this list, and `API_ROUTES` (the
-/// same list as data) lets the OpenAPI test prove every route is documented.
+/// The API routes, declared once. Each handler is registered through utoipa-axum, which takes
+/// its method and path from the handler's `#[utoipa::path]` and adds the operation to the
+/// OpenAPI document: what is served and what is documented are one list. The method and path
+/// written here pick the timeout and make `API_ROUTES`; a test holds them to the document.
 macro_rules! api_routes {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
         /// (method, path) of every /api route the router serves.
         pub const API_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
 
-        fn api_router(options: &ServerOptions) -> Router<Arc<AppContext>> {
-            Router::new()
-                $(.route($path, on(MethodFilter::$method, $handler).layer(timeout_for($path, options))))*
+        /// /health and the /api routes, with the OpenAPI document they make up.
+        fn api_router(options: &ServerOptions) -> OpenApiRouter<Arc<AppContext>> {
+            OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+                .routes(routes!(routes::health::health).layer(timeout_for("/health", options)))
+                $(.routes(routes!($handler).layer(timeout_for($path, options))))*
         }
     };
 }
@@ -120,6 +127,12 @@ api_routes! {
     POST "/api/webhooks/graph" => routes::webhooks::graph,
     GET "/api/config/features" => routes::config::features,
     GET "/api/config/auth" => routes::config::auth,
+}
+
+/// The OpenAPI document of the routes [`try_router`] serves, for these settings.
+pub fn api_document(access: &openapi::Access<'_>) -> utoipa::openapi::OpenApi {
+    let (_, doc) = api_router(&ServerOptions::default()).split_for_parts();
+    openapi::finish(doc, access)
 }
 
 fn timeout_for(path: &str, options: &ServerOptions) -> TimeoutLayer {
@@ -167,11 +180,8 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
     });
     metrics::install();
 
+    let (api, doc) = api_router(options).split_for_parts();
     let mut app = Router::new()
-        .route(
-            "/health",
-            get(routes::health::health).layer(timeout_for("/health", options)),
-        )
         .route(
             "/metrics",
             get(metrics::scrape)
@@ -180,11 +190,19 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
         )
         .route("/", get(static_files::index))
         .route("/{*path}", get(static_files::asset))
-        .merge(api_router(options));
+        .merge(api);
+    let auth = settings.auth.enabled.then(|| {
+        let discovery = auth::discovery_url(&settings.auth, options.openid_config_url.as_deref());
+        let webhook_open = settings.webhook_client_secret.is_some();
+        Arc::new(auth::Auth::new(&settings.auth, discovery, webhook_open))
+    });
     if settings.docs_enabled {
-        app = app
-            .route("/openapi.json", get(openapi::openapi_json))
-            .route("/docs", get(openapi::docs_page));
+        // Per settings: the document shows the bearer scheme only when sign-in is on.
+        let access = openapi::Access {
+            auth: auth.as_deref(),
+            rate_limits: settings.rate_limit.enabled,
+        };
+        app = app.merge(openapi::routes(&openapi::finish(doc, &access)));
     }
     app = app.fallback(middleware::not_found);
 
@@ -196,10 +214,7 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
         tracing::info!(backend = limiter.backend_name(), "rate limits on");
         app = app.layer(axum::middleware::from_fn_with_state(limiter, limits::limit));
     }
-    if settings.auth.enabled {
-        let discovery = auth::discovery_url(&settings.auth, options.openid_config_url.as_deref());
-        let webhook_open = settings.webhook_client_secret.is_some();
-        let auth = Arc::new(auth::Auth::new(&settings.auth, discovery, webhook_open));
+    if let Some(auth) = auth {
         app = app.layer(axum::middleware::from_fn_with_state(
             auth,
             auth::require_auth,

@@ -1,35 +1,91 @@
 //! The OpenAPI document (`/openapi.json`) and a readable page of it (`/docs`), both served only
 //! when DOCS_ENABLED=true.
 //!
-//! The handlers live in modules several people edit, so the document is described here, one
-//! `#[utoipa::path]` per route; a test checks every route the router registers (its
-//! `API_ROUTES` table) is described, so the two cannot drift apart silently.
+//! Nothing here restates a route or a type. The router registers each handler through
+//! utoipa-axum (see `api_router` in lib.rs), so paths, parameters and bodies come from the
+//! handlers' `#[utoipa::path]` attributes and from the schemas derived on the types they really
+//! take and return. [`finish`] adds what depends on the settings: the bearer scheme with 401 and
+//! 403 answers only when sign-in is on (and only where the auth layer asks for a token), 429
+//! only when rate limits are on. `tests/snapshots/openapi.json` holds the document as it is with
+//! the default settings, so a change to the API contract shows in review.
 
-use axum::http::{HeaderValue, header};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{Html, IntoResponse, Response};
-use serde::Serialize;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder, PathItem};
+use utoipa::openapi::response::{Response as ApiResponse, ResponseBuilder};
+use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 
+use crate::error::ErrorBody;
+
+/// What the document says before any route is registered.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "AOC — Admin Operations Center", description = "Microsoft 365 admin audit logs: search, tag, comment, export."),
-    paths(
-        health, version, list_events, count_events, histogram, export, get_event, set_tags, add_comment,
-        filter_options, fetch_audit_logs, source_health, activity, graph_webhook, config_features, config_auth, metrics
+    info(
+        title = "AOC — Admin Operations Center",
+        description = "Microsoft 365 admin audit logs: search, tag, comment, export. Every error \
+                       answer is JSON `{\"error\": \"...\"}`."
     ),
-    modifiers(&BearerAuth),
-    tags((name = "events"), (name = "ingest"), (name = "config"), (name = "operations"))
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "events", description = "Search, read, tag, comment on and export audit events"),
+        (name = "ingest", description = "Fetching from Microsoft 365"),
+        (name = "config", description = "What the web UI needs to know"),
+        (name = "operations", description = "Health, version, metrics and the activity log")
+    )
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+/// Name of the bearer scheme in `components.securitySchemes`.
+pub const BEARER: &str = "bearer";
 
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
+/// Who may call what, as the document tells it.
+pub struct Access<'a> {
+    /// The auth layer when AUTH_ENABLED=true: it decides which routes need a token.
+    pub auth: Option<&'a crate::auth::Auth>,
+    /// RATE_LIMIT_ENABLED: limited routes may answer 429.
+    pub rate_limits: bool,
+}
+
+/// The document the router collected, completed for these settings.
+pub fn finish(mut doc: utoipa::openapi::OpenApi, access: &Access<'_>) -> utoipa::openapi::OpenApi {
+    doc.paths.paths.insert("/metrics".into(), metrics_path());
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in operations_mut(item) {
+            let responses = &mut op.responses.responses;
+            match access.auth {
+                Some(auth) if auth.protects(&method, path) => {
+                    responses.entry("401".into()).or_insert_with(|| {
+                        error_response("No valid bearer token (`WWW-Authenticate` says why)")
+                    });
+                    responses.entry("403".into()).or_insert_with(|| {
+                        error_response("The token grants none of the allowed roles or groups")
+                    });
+                    responses.entry("503".into()).or_insert_with(|| {
+                        error_response("The identity provider's signing keys are unreachable")
+                    });
+                }
+                // Under a global requirement, an empty list is what says "no token needed".
+                Some(_) => op.security = Some(Vec::new()),
+                None => {}
+            }
+            if access.rate_limits && crate::limits::Category::of(&method, path).is_some() {
+                responses
+                    .entry("429".into())
+                    .or_insert_with(|| error_response("Rate limited; `Retry-After` says when"));
+            }
+        }
+    }
+    if access.auth.is_some() {
+        let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            "bearer",
+            BEARER,
             SecurityScheme::Http(
                 Http::builder()
                     .scheme(HttpAuthScheme::Bearer)
@@ -37,18 +93,104 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        doc.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
     }
+    doc
+}
+
+/// Unicode White_Space, the characters `str::trim` removes.
+const WHITE_SPACE: &str =
+    "\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
+/// Control characters (`char::is_control`).
+const CONTROL: &str = "\\u0000-\\u001F\\u007F-\\u009F";
+
+/// The `tags` of `PATCH /api/events/{id}/tags` as the tag rules accept them: each tag, once
+/// trimmed, 1 to `MAX_TAG_LEN` characters and free of control characters.
+pub fn tag_list() -> Array {
+    use aoc_app::events::{MAX_TAG_LEN, MAX_TAGS};
+    // The rules apply to the trimmed tag, so the length is the pattern's (a maxLength would
+    // count the white space around it, control characters such as tabs included).
+    let inner = MAX_TAG_LEN.saturating_sub(2);
+    let tag = format!(
+        "^[{WHITE_SPACE}]*[^{WHITE_SPACE}{CONTROL}]([^{CONTROL}]{{0,{inner}}}[^{WHITE_SPACE}{CONTROL}])?[{WHITE_SPACE}]*$"
+    );
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(tag)),
+        )
+        .max_items(Some(MAX_TAGS))
+        .build()
+}
+
+/// The `text` of `POST /api/events/{id}/comments`: not blank once trimmed, at most
+/// `MAX_COMMENT_LEN` characters.
+pub fn comment_text() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(aoc_app::events::MAX_COMMENT_LEN))
+        .pattern(Some(format!("[^{WHITE_SPACE}]")))
+        .build()
+}
+
+/// An error answer with the `{"error": "..."}` body.
+pub fn error_response(description: &str) -> RefOr<ApiResponse> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// `/metrics` is served by the metrics module with a state of its own, outside the API router,
+/// so it is described here; a test checks the router still serves it.
+fn metrics_path() -> PathItem {
+    let text = ContentBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build();
+    let op = OperationBuilder::new()
+        .tag("operations")
+        .operation_id(Some("metrics"))
+        .summary(Some("Prometheus metrics, for METRICS_ALLOWED_IPS only"))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("Prometheus text format")
+                .content("text/plain", text)
+                .build(),
+        )
+        .response(
+            "403",
+            error_response("The client address is not in METRICS_ALLOWED_IPS"),
+        )
+        .build();
+    PathItem::new(HttpMethod::Get, op)
 }
 
 /// The document as JSON text.
-pub fn document() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_string())
+pub fn to_json(doc: &utoipa::openapi::OpenApi) -> String {
+    doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string())
 }
 
-pub async fn openapi_json() -> Response {
-    let mut res = document().into_response();
+/// `/openapi.json` and `/docs`, both rendered once from the finished document.
+pub fn routes<S: Clone + Send + Sync + 'static>(doc: &utoipa::openapi::OpenApi) -> axum::Router<S> {
+    let json: Arc<str> = to_json(doc).into();
+    let html: Arc<str> = docs_html(doc).into();
+    axum::Router::new()
+        .route("/openapi.json", get(openapi_json).with_state(json))
+        .route("/docs", get(docs_page).with_state(html))
+}
+
+async fn openapi_json(State(json): State<Arc<str>>) -> Response {
+    let mut res = json.to_string().into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -56,10 +198,13 @@ pub async fn openapi_json() -> Response {
     res
 }
 
+async fn docs_page(State(html): State<Arc<str>>) -> Html<String> {
+    Html(html.to_string())
+}
+
 /// A plain HTML rendering of the document: no scripts, so it works under the strict CSP and
 /// air-gapped (Swagger UI would need either a download at build time or inline code).
-pub async fn docs_page() -> Html<String> {
-    let doc = ApiDoc::openapi();
+pub fn docs_html(doc: &utoipa::openapi::OpenApi) -> String {
     let mut html = String::from(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>AOC API</title></head><body><main class=\"api-docs\">\
          <h1>AOC API</h1><p><a href=\"/openapi.json\">openapi.json</a></p>",
@@ -80,7 +225,7 @@ pub async fn docs_page() -> Html<String> {
             if let Some(params) = &op.parameters {
                 html.push_str("<ul>");
                 for p in params {
-                    let utoipa::openapi::RefOr::T(p) = p else {
+                    let RefOr::T(p) = p else {
                         continue;
                     };
                     let desc = p.description.as_deref().unwrap_or("");
@@ -99,25 +244,43 @@ pub async fn docs_page() -> Html<String> {
         }
     }
     html.push_str("</main></body></html>");
-    Html(html)
+    html
 }
 
-fn operations(
-    item: &utoipa::openapi::PathItem,
-) -> Vec<(&'static str, &utoipa::openapi::path::Operation)> {
-    let mut out = Vec::new();
-    for (name, op) in [
-        ("GET", &item.get),
-        ("POST", &item.post),
-        ("PUT", &item.put),
-        ("PATCH", &item.patch),
-        ("DELETE", &item.delete),
-    ] {
-        if let Some(op) = op {
-            out.push((name, op));
-        }
-    }
-    out
+const METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+fn slots(item: &PathItem) -> [&Option<Operation>; 5] {
+    [&item.get, &item.post, &item.put, &item.patch, &item.delete]
+}
+
+/// The operations of a path item with their methods (the ones the API uses).
+pub fn operations(item: &PathItem) -> Vec<(Method, &Operation)> {
+    METHODS
+        .into_iter()
+        .zip(slots(item))
+        .filter_map(|(m, op)| op.as_ref().map(|op| (m, op)))
+        .collect()
+}
+
+fn operations_mut(item: &mut PathItem) -> Vec<(Method, &mut Operation)> {
+    let slots = [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ];
+    METHODS
+        .into_iter()
+        .zip(slots)
+        .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))
+        .collect()
 }
 
 fn escape(s: &str) -> String {
@@ -127,386 +290,152 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-// ----- schemas: the JSON shapes of aoc-domain / aoc-app types, as clients see them -----
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct ErrorBody {
-    /// What went wrong, for people.
-    error: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct Comment {
-    author: String,
-    text: String,
-    #[schema(format = DateTime)]
-    created_at: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct Event {
-    id: String,
-    /// directory, unified, intune or import
-    source: String,
-    #[schema(format = DateTime)]
-    timestamp: String,
-    service: String,
-    operation: String,
-    result: String,
-    actor_display: String,
-    #[schema(value_type = Object)]
-    actor: serde_json::Value,
-    target_displays: Vec<String>,
-    #[schema(value_type = Vec<Object>)]
-    targets: Vec<serde_json::Value>,
-    display_summary: String,
-    dedupe_key: String,
-    /// The untouched source record.
-    #[schema(value_type = Object)]
-    raw: serde_json::Value,
-    tags: Vec<String>,
-    comments: Vec<Comment>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct Page {
-    items: Vec<Event>,
-    next_cursor: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct Count {
-    count: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct HistogramBucket {
-    #[schema(format = DateTime)]
-    start: String,
-    count: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct Histogram {
-    bucket_seconds: i64,
-    #[schema(format = DateTime)]
-    start: Option<String>,
-    #[schema(format = DateTime)]
-    end: Option<String>,
-    buckets: Vec<HistogramBucket>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct FilterOptions {
-    services: Vec<String>,
-    operations: Vec<String>,
-    results: Vec<String>,
-    actors: Vec<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct TagsBody {
-    /// 1..64 characters each, at most 32; trimmed and deduplicated.
-    tags: Vec<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct CommentBody {
-    /// 1..10,000 characters.
-    text: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct SourceReport {
-    fetched: u64,
-    stored: u64,
-    duplicates: u64,
-    rejected: u64,
-    error: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct FetchReport {
-    fetched: u64,
-    stored: u64,
-    duplicates: u64,
-    warnings: Vec<String>,
-    sources: std::collections::BTreeMap<String, SourceReport>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct SourceHealth {
-    source: String,
-    #[schema(format = DateTime)]
-    last_attempt: Option<String>,
-    #[schema(format = DateTime)]
-    last_success: Option<String>,
-    last_error: Option<String>,
-    last_count: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct Health {
-    status: String,
-    database: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct Version {
-    version: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct Features {
-    ai_features_enabled: bool,
-    fetch_configured: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct AuthConfig {
-    auth_enabled: bool,
-    tenant_id: String,
-    client_id: String,
-    issuer: String,
-    /// OpenID provider the UI signs in with (its discovery document is at
-    /// `{authority}/.well-known/openid-configuration`); empty when auth is off.
-    authority: String,
-    /// Scopes the UI asks for.
-    scopes: Vec<String>,
-}
-
-/// One entry of the activity log.
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct ActivityEntry {
-    id: i64,
-    #[schema(format = DateTime)]
-    at: String,
-    /// Display name of who did it.
-    actor: String,
-    subject: Option<String>,
-    /// `tags.set`, `comment.add` or `fetch`.
-    action: String,
-    /// Event id acted on.
-    target: Option<String>,
-    #[schema(value_type = Object)]
-    detail: serde_json::Value,
-}
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct ActivityPage {
-    items: Vec<ActivityEntry>,
-    next_cursor: Option<String>,
-}
-
-/// The event filters every read path shares.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct Filters {
-    /// Exact service (category / workload).
-    service: Option<String>,
-    /// Exact actor.
-    actor: Option<String>,
-    /// Exact operation.
-    operation: Option<String>,
-    /// Exact result.
-    result: Option<String>,
-    /// RFC 3339 lower bound (inclusive).
-    start: Option<String>,
-    /// RFC 3339 upper bound (inclusive).
-    end: Option<String>,
-    /// Free text: substring of actor, target, operation or summary; any word of the raw record.
-    search: Option<String>,
-}
-
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct Paging {
-    /// 1..500, default 50.
-    page_size: Option<String>,
-    /// Opaque cursor from the previous page's `next_cursor`.
-    cursor: Option<String>,
-}
-
-// ----- one stub per route: only their attributes matter -----
-
-/// Liveness and database reachability.
-#[utoipa::path(get, path = "/health", tag = "operations",
-    responses((status = 200, body = Health), (status = 503, body = Health)))]
-#[allow(dead_code)]
-fn health() {}
-
-/// The running version.
-#[utoipa::path(get, path = "/api/version", tag = "operations", security(("bearer" = [])),
-    responses((status = 200, body = Version), (status = 401, body = ErrorBody)))]
-#[allow(dead_code)]
-fn version() {}
-
-/// Events newest first, filtered, with keyset pagination.
-#[utoipa::path(get, path = "/api/events", tag = "events", security(("bearer" = [])), params(Filters, Paging),
-    responses((status = 200, body = Page), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
-#[allow(dead_code)]
-fn list_events() {}
-
-/// How many events match the filters.
-#[utoipa::path(get, path = "/api/events/count", tag = "events", security(("bearer" = [])), params(Filters),
-    responses((status = 200, body = Count), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-#[allow(dead_code)]
-fn count_events() {}
-
-/// Matching events per time bucket; the bucket size is chosen from the range.
-#[utoipa::path(get, path = "/api/events/histogram", tag = "events", security(("bearer" = [])),
-    params(Filters, ("buckets" = Option<String>, Query, description = "target bucket count, 1..500, default 60")),
-    responses((status = 200, body = Histogram), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-#[allow(dead_code)]
-fn histogram() {}
-
-/// Every matching event, streamed as CSV or JSON lines.
-#[utoipa::path(get, path = "/api/events/export", tag = "events", security(("bearer" = [])),
-    params(Filters, ("format" = Option<String>, Query, description = "csv (default) or jsonl")),
-    responses((status = 200, description = "CSV or JSON lines attachment", content_type = "text/csv"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-#[allow(dead_code)]
-fn export() {}
-
-/// One event.
-#[utoipa::path(get, path = "/api/events/{id}", tag = "events", security(("bearer" = [])),
-    params(("id" = String, Path, description = "event id")),
-    responses((status = 200, body = Event), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
-#[allow(dead_code)]
-fn get_event() {}
-
-/// Replace an event's tags.
-#[utoipa::path(patch, path = "/api/events/{id}/tags", tag = "events", security(("bearer" = [])),
-    params(("id" = String, Path, description = "event id")), request_body = TagsBody,
-    responses((status = 200, body = Event), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
-#[allow(dead_code)]
-fn set_tags() {}
-
-/// Append a comment to an event (the author is the signed-in user).
-#[utoipa::path(post, path = "/api/events/{id}/comments", tag = "events", security(("bearer" = [])),
-    params(("id" = String, Path, description = "event id")), request_body = CommentBody,
-    responses((status = 200, body = Event), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
-#[allow(dead_code)]
-fn add_comment() {}
-
-/// Distinct services, operations, results and actors, for filter dropdowns.
-#[utoipa::path(get, path = "/api/filter-options", tag = "events", security(("bearer" = [])),
-    responses((status = 200, body = FilterOptions), (status = 401, body = ErrorBody)))]
-#[allow(dead_code)]
-fn filter_options() {}
-
-/// Run one fetch from Microsoft 365 now.
-#[utoipa::path(get, path = "/api/fetch-audit-logs", tag = "ingest", security(("bearer" = [])),
-    params(("hours" = Option<String>, Query, description = "look-back in hours, 1..720, default 168")),
-    responses((status = 200, body = FetchReport), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
-#[allow(dead_code)]
-fn fetch_audit_logs() {}
-
-/// Last attempt, success and error per source.
-#[utoipa::path(get, path = "/api/source-health", tag = "ingest", security(("bearer" = [])),
-    responses((status = 200, body = Vec<SourceHealth>), (status = 401, body = ErrorBody)))]
-#[allow(dead_code)]
-fn source_health() {}
-
-/// AOC's own write actions (tags, comments, fetches), newest first.
-#[utoipa::path(get, path = "/api/activity", tag = "operations", security(("bearer" = [])),
-    params(("limit" = Option<String>, Query, description = "entries per page, 1..200, default 50"),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
-    responses((status = 200, body = ActivityPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)))]
-#[allow(dead_code)]
-fn activity() {}
-
-/// Microsoft Graph change notifications (validationToken echo; clientState checked).
-#[utoipa::path(post, path = "/api/webhooks/graph", tag = "ingest",
-    params(("validationToken" = Option<String>, Query, description = "subscription validation")),
-    request_body(content = Object, description = "Graph notification batch {\"value\": [...]}"),
-    responses((status = 200, description = "validation token echoed as text/plain"), (status = 202, description = "accepted"),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-#[allow(dead_code)]
-fn graph_webhook() {}
-
-/// Features the UI may show.
-#[utoipa::path(get, path = "/api/config/features", tag = "config", security(("bearer" = [])),
-    responses((status = 200, body = Features)))]
-#[allow(dead_code)]
-fn config_features() {}
-
-/// What the UI needs to sign in (public).
-#[utoipa::path(get, path = "/api/config/auth", tag = "config", responses((status = 200, body = AuthConfig)))]
-#[allow(dead_code)]
-fn config_auth() {}
-
-/// Prometheus metrics, from METRICS_ALLOWED_IPS only.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 403, body = ErrorBody)))]
-#[allow(dead_code)]
-fn metrics() {}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::collections::{BTreeSet, HashMap};
+    use std::path::PathBuf;
+
+    use serde_json::Value;
+
     use super::*;
 
+    const SNAPSHOT: &str = "tests/snapshots/openapi.json";
+
+    fn defaults() -> utoipa::openapi::OpenApi {
+        crate::api_document(&Access {
+            auth: None,
+            rate_limits: true,
+        })
+    }
+
+    fn json(doc: &utoipa::openapi::OpenApi) -> Value {
+        serde_json::from_str(&to_json(doc)).unwrap()
+    }
+
+    /// The document with the default settings (sign-in off) against the checked-in copy.
+    /// `UPDATE_SNAPSHOTS=1 cargo test -p aoc-server openapi` rewrites the copy.
     #[test]
-    fn every_registered_route_is_documented() {
-        let doc = ApiDoc::openapi();
-        let mut routes: Vec<(&str, &str)> = crate::API_ROUTES.to_vec();
-        routes.push(("GET", "/health"));
-        routes.push(("GET", "/metrics"));
-        for (method, path) in routes {
-            let item = doc
-                .paths
-                .paths
-                .get(path)
-                .unwrap_or_else(|| panic!("{path} is not in the OpenAPI document"));
-            assert!(
-                operations(item).iter().any(|(m, _)| *m == method),
-                "{method} {path} is not in the OpenAPI document"
-            );
+    fn document_matches_the_snapshot() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SNAPSHOT);
+        let now = to_json(&defaults()) + "\n";
+        if std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &now).unwrap();
+            return;
         }
-        // and nothing documented that the router does not serve
-        let registered: Vec<&str> = crate::API_ROUTES.iter().map(|(_, p)| *p).collect();
-        for path in doc.paths.paths.keys() {
-            assert!(
-                registered.contains(&path.as_str()) || path == "/health" || path == "/metrics",
-                "{path}"
+        let before = std::fs::read_to_string(&path).unwrap_or_default();
+        if before != now {
+            let fresh = std::env::temp_dir().join("aoc-openapi.json");
+            std::fs::write(&fresh, &now).unwrap();
+            panic!(
+                "the OpenAPI document changed: compare with `diff -u {} {}`; if the change is \
+                 meant, rewrite the snapshot with `UPDATE_SNAPSHOTS=1 cargo test -p aoc-server \
+                 openapi` and commit it",
+                path.display(),
+                fresh.display()
             );
         }
     }
 
     #[test]
-    fn document_is_json_with_bearer_scheme() {
-        let v: serde_json::Value = serde_json::from_str(&document()).unwrap();
-        assert!(v["openapi"].as_str().unwrap().starts_with("3."));
+    fn api_routes_are_exactly_the_documented_ones() {
+        let doc = defaults();
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc.paths.paths.iter() {
+            for (method, _) in operations(item) {
+                documented.insert((method.to_string(), path.clone()));
+            }
+        }
+        let mut served: BTreeSet<(String, String)> = crate::API_ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        served.insert(("GET".into(), "/health".into()));
+        served.insert(("GET".into(), "/metrics".into()));
+        assert_eq!(documented, served);
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = defaults();
+        let mut seen = BTreeSet::new();
+        for item in doc.paths.paths.values() {
+            for (_, op) in operations(item) {
+                let id = op.operation_id.clone().expect("every operation has an id");
+                assert!(seen.insert(id.clone()), "{id} twice");
+            }
+        }
+    }
+
+    #[test]
+    fn no_security_without_auth() {
+        let v = json(&defaults());
+        assert!(v.get("security").is_none());
+        assert!(v["components"].get("securitySchemes").is_none());
+        let events = &v["paths"]["/api/events"]["get"]["responses"];
+        assert!(events.get("401").is_none() && events.get("429").is_some());
+    }
+
+    #[test]
+    fn bearer_only_where_the_auth_layer_asks_for_a_token() {
+        let map: HashMap<String, String> = [
+            ("AUTH_ENABLED", "true"),
+            ("AUTH_TENANT_ID", "00000000-0000-0000-0000-000000000001"),
+            ("AUTH_CLIENT_ID", "00000000-0000-0000-0000-000000000002"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let settings = aoc_app::Settings::from_map(&map).unwrap();
+        let auth = crate::auth::Auth::new(&settings.auth, "http://127.0.0.1:9/".into(), false);
+        let v = json(&crate::api_document(&Access {
+            auth: Some(&auth),
+            rate_limits: false,
+        }));
         assert_eq!(
-            v["components"]["securitySchemes"]["bearer"]["scheme"],
+            v["components"]["securitySchemes"][BEARER]["scheme"],
             "bearer"
         );
+        assert_eq!(v["security"][0][BEARER], serde_json::json!([]));
+        let events = &v["paths"]["/api/events"]["get"];
+        assert!(events.get("security").is_none(), "the global requirement");
+        assert!(events["responses"].get("401").is_some());
+        assert!(events["responses"].get("429").is_none());
+        for (path, method) in [
+            ("/api/config/auth", "get"),
+            ("/health", "get"),
+            ("/metrics", "get"),
+        ] {
+            let op = &v["paths"][path][method];
+            assert_eq!(op["security"], serde_json::json!([]), "{path} is public");
+            assert!(op["responses"].get("401").is_none(), "{path}");
+        }
+    }
+
+    #[test]
+    fn time_bounds_are_date_times_and_page_sizes_bounded() {
+        let v = json(&defaults());
+        let params = v["paths"]["/api/events"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let find = |name: &str| {
+            params
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("{name}"))["schema"]
+                .clone()
+        };
+        assert_eq!(find("start")["format"], "date-time");
+        assert_eq!(find("end")["format"], "date-time");
+        assert_eq!(find("page_size")["minimum"], 1);
+        assert_eq!(find("page_size")["maximum"], 500);
+    }
+
+    #[test]
+    fn docs_page_lists_every_operation_without_scripts() {
+        let html = docs_html(&defaults());
+        assert!(html.contains("/api/events/{id}/comments"));
+        assert!(!html.contains("<script"));
     }
 }

@@ -124,7 +124,7 @@ pub async fn set_tags(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CommentBody {
-    #[schema(min_length = 1, max_length = 10000, pattern = crate::openapi::NOT_BLANK)]
+    #[schema(schema_with = crate::openapi::comment_text)]
     pub text: String,
 }
 

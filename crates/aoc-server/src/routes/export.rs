@@ -9,12 +9,24 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
 use aoc_app::AppContext;
+use aoc_app::events::EventParams;
 use aoc_app::export::ExportParams;
 
 use super::CallerExt;
-use crate::error::ApiResult;
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 
+/// Every matching event, streamed as CSV or JSON lines (no page limit).
+#[utoipa::path(get, path = "/api/events/export", tag = "events", operation_id = "export_events",
+    params(EventParams, ExportParams),
+    responses(
+        (status = 200, description = "An attachment: CSV (timestamp, service, operation, result, \
+            actor, targets, summary, id, source, tags) or one Event per line",
+            content(("text/csv"), ("application/x-ndjson")),
+            headers(("Content-Disposition" = String, description = "attachment; filename=..."))),
+        (status = 400, description = "A malformed filter or format", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ))]
 pub async fn export(
     State(ctx): State<Arc<AppContext>>,
     CallerExt(caller): CallerExt,

@@ -4,10 +4,34 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
 
 use aoc_app::AppContext;
 
+/// The answer of `/health`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HealthBody {
+    /// `ok`, or `error` (with a 503).
+    pub status: String,
+    /// `ok`, or `unreachable`.
+    pub database: String,
+    /// Why, with a 503 (as in every error answer).
+    pub error: Option<String>,
+}
+
+/// The answer of `/api/version`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VersionBody {
+    pub version: String,
+}
+
+/// Liveness and database reachability (never needs a token).
+#[utoipa::path(get, path = "/health", tag = "operations", operation_id = "health",
+    responses(
+        (status = 200, body = HealthBody),
+        (status = 503, description = "The database is unreachable", body = HealthBody),
+    ))]
 pub async fn health(State(ctx): State<Arc<AppContext>>) -> Response {
     match ctx.events.ping().await {
         Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
@@ -22,6 +46,9 @@ pub async fn health(State(ctx): State<Arc<AppContext>>) -> Response {
     }
 }
 
+/// The running version.
+#[utoipa::path(get, path = "/api/version", tag = "operations", operation_id = "version",
+    responses((status = 200, body = VersionBody)))]
 pub async fn version() -> Json<serde_json::Value> {
     Json(json!({ "version": env!("CARGO_PKG_VERSION") }))
 }

@@ -12,23 +12,27 @@ use serde::Deserialize;
 
 use aoc_app::{AppContext, Caller};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 
 const MAX_VALIDATION_TOKEN: usize = 4096;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WebhookQuery {
+    /// Sent by Graph when a subscription is created: echoed back as text/plain.
     #[serde(rename = "validationToken")]
+    #[param(max_length = 4096)]
     validation_token: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A batch of Graph change or lifecycle notifications.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NotificationBatch {
     value: Vec<Notification>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Notification {
     client_state: Option<String>,
@@ -37,6 +41,19 @@ struct Notification {
     change_type: Option<String>,
 }
 
+/// Microsoft Graph change notifications: they make the next fetch start now. With
+/// WEBHOOK_CLIENT_SECRET set, each notification's `clientState` must match it (and no token
+/// is needed).
+#[utoipa::path(post, path = "/api/webhooks/graph", tag = "ingest", operation_id = "graph_webhook",
+    params(WebhookQuery),
+    request_body(content = NotificationBatch, description = "Ignored when `validationToken` is set"),
+    responses(
+        (status = 200, description = "The validation token, echoed", body = String, content_type = "text/plain"),
+        (status = 202, description = "Accepted; a fetch starts in the background"),
+        (status = 400, description = "A malformed notification batch or an over-long token", body = ErrorBody),
+        (status = 403, description = "A `clientState` does not match WEBHOOK_CLIENT_SECRET", body = ErrorBody),
+        (status = 413, description = "The body is over 256 KiB", body = ErrorBody),
+    ))]
 pub async fn graph(
     State(ctx): State<Arc<AppContext>>,
     ApiQuery(query): ApiQuery<WebhookQuery>,
