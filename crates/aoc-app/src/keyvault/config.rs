@@ -1,7 +1,6 @@
 //! Which vault, and which identity reads it, from the `AZURE_*` variables (the Azure SDKs'
 //! names where they have one).
 
-use std::io::Read;
 
 use secrecy::SecretString;
 
@@ -20,7 +19,6 @@ const VAULT_SUFFIXES: &[&str] = &[
     "vault.microsoftazure.de",
 ];
 /// A secret file bigger than this is not a secret (a device, a log): refuse it.
-const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
 /// The vault to read and the identity to read it with.
 #[derive(Debug, Clone)]
@@ -83,37 +81,15 @@ pub(crate) fn is_set(lookup: Lookup<'_>, var: &str) -> bool {
     get(lookup, var).is_some() || get(lookup, &format!("{var}_FILE")).is_some()
 }
 
-/// A secret variable, or the content of the file `{var}_FILE` names (container secrets).
+/// A secret variable, or the content of the file `{var}_FILE` names (container secrets), by the
+/// same rule every setting follows.
 fn secret(lookup: Lookup<'_>, var: &'static str) -> Result<Option<SecretString>, KeyVaultError> {
-    let direct = get(lookup, var);
-    let file_var = format!("{var}_FILE");
-    let Some(path) = get(lookup, &file_var) else {
-        return Ok(direct.map(SecretString::from));
-    };
-    if direct.is_some() {
-        return Err(KeyVaultError::Config {
-            var,
-            message: format!("both {var} and {file_var} are set: keep one"),
-        });
-    }
-    let unreadable = |e: std::io::Error| KeyVaultError::Config {
-        var,
-        message: format!("{file_var}: cannot read {path}: {e}"),
-    };
-    let mut text = String::new();
-    std::fs::File::open(&path)
-        .map_err(unreadable)?
-        .take(MAX_SECRET_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(unreadable)?;
-    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
-        return Err(KeyVaultError::Config {
-            var,
-            message: format!("{file_var}: {path} is larger than {MAX_SECRET_FILE_BYTES} bytes"),
-        });
-    }
-    let text = text.trim();
-    Ok((!text.is_empty()).then(|| SecretString::from(text.to_string())))
+    crate::config::read_var(lookup, var)
+        .map(|v| v.map(SecretString::from))
+        .map_err(|e| KeyVaultError::Config {
+            var: e.var,
+            message: e.message,
+        })
 }
 
 /// An absolute http(s) URL without query or fragment, returned without a trailing slash.
