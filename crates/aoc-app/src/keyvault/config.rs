@@ -1,7 +1,6 @@
 //! Which vault, and which identity reads it, from the `AZURE_*` variables (the Azure SDKs'
 //! names where they have one).
 
-
 use secrecy::SecretString;
 
 use super::error::KeyVaultError;
