@@ -1,4 +1,6 @@
-//! `aoc maintenance`: renormalize stored raw records, and merge events that share a dedupe key.
+//! `aoc maintenance`: renormalize stored raw records (which also moves events stored before
+//! the outcome vocabulary and readable actors onto them), and merge events that share a
+//! dedupe key.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use aoc_domain::{Event, MapResolver, Normalizer, RecordKind, Source};
+use aoc_domain::{Event, NameResolver, Normalizer, RecordKind, Source};
 use aoc_store::EventStore;
 
 use crate::error::AppResult;
@@ -40,10 +42,21 @@ fn kind_of(event: &Event) -> Option<RecordKind> {
 }
 
 /// Normalize a stored event again, keeping its identity, tags and comments.
-fn renormalized(normalizer: &Normalizer, resolver: &MapResolver, stored: &Event) -> Option<Event> {
+fn renormalized(
+    normalizer: &Normalizer,
+    cached: &HashMap<String, String>,
+    stored: &Event,
+) -> Option<Event> {
     let kind = kind_of(stored)?;
+    let resolver = KnownNames {
+        cached,
+        on_event: Normalizer::names_on(kind, stored)
+            .into_iter()
+            .map(|(id, name)| (id.to_ascii_lowercase(), name))
+            .collect(),
+    };
     let mut fresh = normalizer
-        .normalize(kind, stored.source, stored.raw.clone(), resolver)
+        .normalize(kind, stored.source, stored.raw.clone(), &resolver)
         .ok()?;
     fresh.id = stored.id.clone();
     fresh.tags = stored.tags.clone();
@@ -51,24 +64,49 @@ fn renormalized(normalizer: &Normalizer, resolver: &MapResolver, stored: &Event)
     Some(fresh)
 }
 
-async fn resolver_for(store: &Arc<dyn EventStore>, batch: &[Event]) -> AppResult<MapResolver> {
+/// Every name renormalize knows for an id: the name cache's, expired or not, then the name
+/// the stored event already showed for it. A name resolved once is never turned back into
+/// an id because the cache expired or Graph forgot a deleted object.
+struct KnownNames<'a> {
+    /// Lower-case id -> name.
+    cached: &'a HashMap<String, String>,
+    /// Lower-case id -> name, read back from the event being renormalized.
+    on_event: HashMap<String, String>,
+}
+
+impl NameResolver for KnownNames<'_> {
+    fn resolve(&self, object_id: &str) -> Option<String> {
+        let id = object_id.to_ascii_lowercase();
+        self.cached
+            .get(&id)
+            .or_else(|| self.on_event.get(&id))
+            .cloned()
+    }
+}
+
+/// Lower-case id -> cached name for every id the batch needs, whatever the entry's expiry
+/// (misses, cached as "", are left out).
+async fn cached_names_for(
+    store: &Arc<dyn EventStore>,
+    batch: &[Event],
+) -> AppResult<HashMap<String, String>> {
     let mut ids: Vec<String> = batch
         .iter()
         .filter_map(|e| kind_of(e).map(|k| Normalizer::ids_to_resolve(k, &e.raw)))
         .flatten()
+        .map(|id| id.to_ascii_lowercase())
         .collect();
     ids.sort();
     ids.dedup();
     if ids.is_empty() {
-        return Ok(MapResolver::default());
+        return Ok(HashMap::new());
     }
-    let names = store.cached_names(&ids, Utc::now()).await?;
-    Ok(MapResolver(
-        names
-            .into_iter()
-            .map(|n| (n.object_id, n.display_name))
-            .collect(),
-    ))
+    let names = store.all_cached_names(&ids).await?;
+    Ok(names
+        .into_iter()
+        .filter(|n| !n.display_name.trim().is_empty())
+        .map(|n| (n.object_id.to_ascii_lowercase(), n.display_name))
+        .collect())
 }
 
 pub async fn renormalize(
@@ -83,14 +121,14 @@ pub async fn renormalize(
         let batch = store.scan(after.as_ref(), SCAN_BATCH).await?;
         let Some(last) = batch.last() else { break };
         after = Some((last.timestamp, last.id.clone()));
-        let resolver = resolver_for(store, &batch).await?;
+        let cached = cached_names_for(store, &batch).await?;
         let mut updates = Vec::with_capacity(batch.len());
         for stored in &batch {
             if limit.is_some_and(|l| report.scanned >= l) {
                 break;
             }
             report.scanned += 1;
-            match renormalized(normalizer, &resolver, stored) {
+            match renormalized(normalizer, &cached, stored) {
                 // The dedupe key stays as stored: changing keys is `dedupe`'s job, which can
                 // merge the events a new key would make collide.
                 Some(mut fresh) => {

@@ -40,7 +40,8 @@ impl Names {
     }
 
     /// A resolver with the names of every id these records need, looked up in this run's
-    /// memory, then the store's cache, then Graph.
+    /// memory, then the store's cache, then Graph. An id Graph cannot name now (deleted, or
+    /// getByIds not allowed) keeps the last name the cache ever held for it.
     pub async fn resolver_for(&self, kind: RecordKind, records: &[Value]) -> MapResolver {
         let wanted: Vec<String> = records
             .iter()
@@ -60,8 +61,17 @@ impl Names {
             }
             unknown = self.missing(&unknown);
         }
-        if !unknown.is_empty() && !self.off.load(Ordering::Relaxed) {
-            self.ask_graph(&unknown).await;
+        if !unknown.is_empty() {
+            let last_known = self.last_known(&unknown).await;
+            if !self.off.load(Ordering::Relaxed) {
+                self.ask_graph(&unknown, &last_known).await;
+            }
+            let still = self.missing(&unknown);
+            self.remember(
+                still
+                    .into_iter()
+                    .filter_map(|id| last_known.get(&id).map(|name| (id, name.clone()))),
+            );
         }
         let Ok(known) = self.known.lock() else {
             return MapResolver::default();
@@ -75,6 +85,21 @@ impl Names {
                 })
                 .collect(),
         )
+    }
+
+    /// Lower-case id -> the name the cache last held, expired or not (never "").
+    async fn last_known(&self, ids: &[String]) -> HashMap<String, String> {
+        match self.store.all_cached_names(ids).await {
+            Ok(entries) => entries
+                .into_iter()
+                .filter(|c| !c.display_name.trim().is_empty())
+                .map(|c| (c.object_id.to_ascii_lowercase(), c.display_name))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read cached names");
+                HashMap::new()
+            }
+        }
     }
 
     /// The warning to put in the fetch result, once.
@@ -104,7 +129,9 @@ impl Names {
         }
     }
 
-    async fn ask_graph(&self, ids: &[String]) {
+    /// `last_known` keeps a name through a miss: Graph forgets deleted objects, the events
+    /// that named them should not.
+    async fn ask_graph(&self, ids: &[String], last_known: &HashMap<String, String>) {
         match self.client.get_by_ids(ids).await {
             Ok(found) => {
                 let found: HashMap<String, String> = found
@@ -122,7 +149,7 @@ impl Names {
                         },
                         None => CachedName {
                             object_id: id.clone(),
-                            display_name: String::new(),
+                            display_name: last_known.get(id).cloned().unwrap_or_default(),
                             expires_at: now + MISS_TTL,
                         },
                     })
