@@ -395,6 +395,26 @@ impl SimHandle {
             .collect()
     }
 
+    /// The records behind [`SimHandle::unique_records`], oldest first, for tests that check
+    /// what a client made of each one.
+    pub fn unique_record_values(
+        &self,
+        source: SimSource,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<serde_json::Value> {
+        self.truth_slots(source, from, to)
+            .iter()
+            .map(|s| self.inner.generator.build(source, s))
+            .collect()
+    }
+
+    /// Directory object ids that records carry but `getByIds` cannot name: users and service
+    /// principals deleted since they acted. Every other actor id in a record resolves.
+    pub fn deleted_object_ids(&self) -> Vec<String> {
+        self.inner.generator.tenant().deleted_ids.clone()
+    }
+
     fn truth_slots(
         &self,
         source: SimSource,

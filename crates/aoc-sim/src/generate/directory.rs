@@ -255,10 +255,21 @@ fn initiator(tenant: &Tenant, r: &mut Rng, activity: Activity) -> (Value, bool) 
     let app_share = if app_likely { 30 } else { 12 };
     if roll < app_share {
         let app = r.pick(&tenant.apps).or(tenant.apps.first());
-        return match app {
-            Some(app) => (app_initiator(app, !r.chance(30)), false),
-            None => (Value::Null, false),
+        let v = match app {
+            Some(app) => app_initiator(app, !r.chance(30)),
+            None => Value::Null,
         };
+        // An app since deleted, known by its service principal id alone: getByIds finds
+        // nothing.
+        if r.chance(5)
+            && let Some(gone) = r.pick(&tenant.deleted_ids)
+        {
+            return (
+                obj! { "app" => obj! { "appId" => Value::Null, "displayName" => Value::Null, "servicePrincipalId" => gone, "servicePrincipalName" => Value::Null }, "user" => Value::Null },
+                false,
+            );
+        }
+        return (v, false);
     }
     let Some(user) = r.pick(admins) else {
         return (Value::Null, true);

@@ -558,18 +558,36 @@ fn azure_ad(tenant: &Tenant, r: &mut Rng, b: Base, tenant_id: &str) -> Value {
     let by_app = r.chance(15);
     let (user_id, user_key, user_type, actor) = if by_app {
         let app = r.pick(&tenant.apps);
-        let sp = app
-            .map(|a| a.service_principal_id.clone())
-            .unwrap_or_default();
+        // The Actor array names the app (IdentityType Name) in most records; some carry only
+        // the service principal's ids, so a name needs getByIds; a few come from a service
+        // principal deleted since, which nothing can name.
+        let (sp, name) = match r.below(10) {
+            0..=6 => (
+                app.map(|a| a.service_principal_id.clone())
+                    .unwrap_or_default(),
+                app.map(|a| a.display_name),
+            ),
+            7..=8 => (
+                app.map(|a| a.service_principal_id.clone())
+                    .unwrap_or_default(),
+                None,
+            ),
+            _ => (
+                r.pick(&tenant.deleted_ids).cloned().unwrap_or_default(),
+                None,
+            ),
+        };
+        let mut ids = Vec::with_capacity(3);
+        if let Some(name) = name {
+            ids.push(json!({ "ID": name, "Type": 1 }));
+        }
+        ids.push(json!({ "ID": sp, "Type": 2 }));
+        ids.push(json!({ "ID": format!("ServicePrincipal_{sp}"), "Type": 2 }));
         (
             format!("ServicePrincipal_{sp}"),
             format!("ServicePrincipal_{sp}"),
             4,
-            json!([
-                { "ID": app.map(|a| a.display_name).unwrap_or_default(), "Type": 1 },
-                { "ID": sp, "Type": 2 },
-                { "ID": format!("ServicePrincipal_{sp}"), "Type": 2 },
-            ]),
+            Value::Array(ids),
         )
     } else {
         let who = admin(tenant, r);
