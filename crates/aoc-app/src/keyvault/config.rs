@@ -17,7 +17,6 @@ const VAULT_SUFFIXES: &[&str] = &[
     "vault.azure.cn",
     "vault.microsoftazure.de",
 ];
-/// A secret file bigger than this is not a secret (a device, a log): refuse it.
 
 /// The vault to read and the identity to read it with.
 #[derive(Debug, Clone)]
