@@ -95,13 +95,8 @@ impl AppContext {
         progress: &dyn ImportProgress,
         caller: &Caller,
     ) -> Result<ImportReport, ImportError> {
-        let result = import_paths(
-            self.store.clone(),
-            self.normalizer.clone(),
-            paths,
-            progress,
-        )
-        .await;
+        let result =
+            import_paths(self.store.clone(), self.normalizer.clone(), paths, progress).await;
         let files: Vec<String> = paths
             .iter()
             .take(20)

@@ -11,12 +11,12 @@ pub mod import;
 pub mod keyvault;
 pub mod privacy;
 
+/// Types the services return, so front doors need not depend on the store.
+pub use aoc_store::{Activity, SourceHealth};
 pub use caller::Caller;
 pub use config::Settings;
 pub use error::{AppError, AppResult};
 pub use privacy::Privacy;
-/// Types the services return, so front doors need not depend on the store.
-pub use aoc_store::{Activity, SourceHealth};
 pub mod context;
 pub mod ingest;
 

@@ -80,7 +80,11 @@ impl Visibility {
             }
         }
         let mut hidden_operations: Vec<String> = Vec::new();
-        for o in operations.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        for o in operations
+            .iter()
+            .map(|o| o.trim())
+            .filter(|o| !o.is_empty())
+        {
             if !hidden_operations.iter().any(|h| h.eq_ignore_ascii_case(o)) {
                 hidden_operations.push(o.to_string());
             }
