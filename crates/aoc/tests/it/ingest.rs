@@ -14,7 +14,7 @@ use crate::common::TestApp;
 
 /// A small tenant (two days, a few hundred records a day) on a frozen clock, so the truth
 /// cannot move between the fetch and the count.
-async fn small_sim() -> RunningSim {
+pub(crate) async fn small_sim() -> RunningSim {
     sim_at(Utc::now().trunc_subsecs(0)).await
 }
 
@@ -33,7 +33,7 @@ async fn sim_at(now: chrono::DateTime<Utc>) -> RunningSim {
     .unwrap()
 }
 
-fn sim_env(sim: &RunningSim, db: &std::path::Path) -> HashMap<String, String> {
+pub(crate) fn sim_env(sim: &RunningSim, db: &std::path::Path) -> HashMap<String, String> {
     let c = sim.handle.config();
     HashMap::from([
         ("DATABASE_URL".into(), format!("sqlite://{}", db.display())),
@@ -64,7 +64,7 @@ async fn app_for(sim: &RunningSim) -> TestApp {
 }
 
 /// Unique records per source that a correct client holds (the simulator's ground truth).
-fn truth(sim: &RunningSim) -> HashMap<&'static str, u64> {
+pub(crate) fn truth(sim: &RunningSim) -> HashMap<&'static str, u64> {
     let h = &sim.handle;
     let (from, to) = (
         h.origin() - TimeDelta::days(30),
@@ -86,7 +86,7 @@ fn truth(sim: &RunningSim) -> HashMap<&'static str, u64> {
     ])
 }
 
-async fn fetch(app: &TestApp, query: &str) -> Value {
+pub(crate) async fn fetch(app: &TestApp, query: &str) -> Value {
     let (status, body) = app.get_json(&format!("/api/fetch-audit-logs{query}")).await;
     assert_eq!(status, 200, "{body}");
     body

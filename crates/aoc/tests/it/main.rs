@@ -11,5 +11,7 @@ mod hardening;
 mod import;
 mod privacy;
 mod ingest;
+mod mongo_import;
+mod outcomes;
 mod signin;
 mod ui_assets;
