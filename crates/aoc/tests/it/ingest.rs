@@ -400,7 +400,20 @@ async fn count_in(db: &std::path::Path) -> u64 {
 // The simulator serves the child process from this runtime while the test blocks on it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_fetch_resumes_without_loss_or_duplicates() {
-    let sim = small_sim().await;
+    // Directory audits come 1000 a page: enough of them for several pages, so the kill can
+    // land between two.
+    let sim = aoc_sim::start(SimConfig {
+        days: 2,
+        now: Some(Utc::now().trunc_subsecs(0)),
+        events_per_day: EventRates {
+            directory: 3000,
+            intune: 80,
+            unified: 500,
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("aoc.db");
     let mut env = sim_env(&sim, &db);
