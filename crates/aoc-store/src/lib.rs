@@ -119,9 +119,9 @@ pub trait EventStore: Send + Sync + 'static {
     /// `hidden_operations`.
     async fn search(&self, query: &EventQuery) -> StoreResult<Page>;
 
-    /// Distinct services, operations, results and actors (sorted, results in the outcome
-    /// vocabulary's order; honours the hidden lists of `query`; other fields of `query` are
-    /// ignored). At most `limit` values per list.
+    /// Distinct services, operations, results (only the outcome vocabulary) and actors
+    /// (sorted; honours the hidden lists of `query`; other fields of `query` are ignored). At
+    /// most `limit` values per list.
     async fn filter_options(&self, query: &EventQuery, limit: u32) -> StoreResult<FilterOptions>;
 
     /// Replace an event's tags. None when the id is unknown.

@@ -149,13 +149,13 @@ pub(crate) fn bucket_micros(bucket_seconds: i64) -> i64 {
     bucket_seconds.max(1).saturating_mul(1_000_000)
 }
 
-/// The outcome vocabulary among a column's distinct stored results, in vocabulary order.
-/// Rows are migrated to the vocabulary; mapping here as well keeps the dropdown to it even
-/// for a row written by something else.
+/// The outcome vocabulary among a column's distinct stored results, sorted like every other
+/// option list. Rows are migrated to the vocabulary; mapping here as well keeps the dropdown
+/// to it even for a row written by something else.
 pub(crate) fn outcome_options(stored: Vec<String>) -> Vec<String> {
-    let present: std::collections::BTreeSet<aoc_domain::Outcome> = stored
+    let present: std::collections::BTreeSet<&'static str> = stored
         .iter()
-        .map(|r| aoc_domain::Outcome::from_source(Some(r)))
+        .map(|r| aoc_domain::Outcome::from_source(Some(r)).as_str())
         .collect();
-    present.into_iter().map(|o| o.as_str().to_owned()).collect()
+    present.into_iter().map(str::to_owned).collect()
 }

@@ -529,7 +529,7 @@ async fn result_filter_reads_outcomes_in_any_case(store: Store) {
     }
     assert_eq!(
         store.filter_options(&q(), 100).await.unwrap().results,
-        strs(&["success", "failure", "partial", "unknown"])
+        strs(&["failure", "partial", "success", "unknown"])
     );
     let stored = store.get("r2").await.unwrap().unwrap();
     assert_eq!(
@@ -969,7 +969,7 @@ async fn hidden_services_and_operations(store: Store) {
         FilterOptions {
             services: strs(&["Exchange"]),
             operations: strs(&["Set-Mailbox"]),
-            results: strs(&["success", "failure"]),
+            results: strs(&["failure", "success"]),
             actors: strs(&["alice@contoso.com", "bob@contoso.com"]),
         }
     );
@@ -1055,7 +1055,7 @@ async fn hidden_names_ignore_ascii_case(store: Store) {
         FilterOptions {
             services: strs(&["SharePoint", "Äpp"]),
             operations: strs(&["FileAccessed", "Set-Mailbox", "Öffnen"]),
-            results: strs(&["success", "failure"]),
+            results: strs(&["failure", "success"]),
             actors: strs(&["admin@contoso.com", "alice@contoso.com", "bob@contoso.com"]),
         },
     )
@@ -1108,7 +1108,7 @@ async fn hidden_names_still_match_exactly(store: Store) {
         FilterOptions {
             services: strs(&["MicrosoftTeams", "SharePoint"]),
             operations: strs(&["FileAccessed", "MessageSent", "Set-Mailbox"]),
-            results: strs(&["success", "failure"]),
+            results: strs(&["failure", "success"]),
             actors: strs(&["admin@contoso.com", "alice@contoso.com", "bob@contoso.com"]),
         },
     )
@@ -1130,7 +1130,7 @@ async fn filter_options_sorted_distinct_limited(store: Store) {
         strs(&["AzureActiveDirectory", "Exchange", "SharePoint"])
     );
     assert_eq!(options.operations, strs(&["FileAccessed", "Set-Mailbox"]));
-    assert_eq!(options.results, strs(&["success", "failure"]));
+    assert_eq!(options.results, strs(&["failure", "success"]));
     // Bytewise order on both backends.
     assert_eq!(
         options.actors,
