@@ -48,7 +48,7 @@ fn records_file(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-async fn fresh_postgres(name: &str) -> Option<String> {
+pub(crate) async fn fresh_postgres(name: &str) -> Option<String> {
     let Ok(admin_url) = std::env::var("AOC_TEST_POSTGRES_URL") else {
         assert!(
             std::env::var("CI").is_err(),
