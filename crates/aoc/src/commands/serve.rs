@@ -17,10 +17,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(
-        backend = ctx.backend(),
-        "AOC listening on http://{local}"
-    );
+    tracing::info!(backend = ctx.backend(), "AOC listening on http://{local}");
     let background = aoc_app::scheduler::start(ctx.clone());
     aoc_server::launch(listener, ctx, shutdown_signal()).await?;
     background.abort();

@@ -103,7 +103,9 @@ async fn writes_are_recorded_newest_first() {
     );
     assert!(items[..3].iter().all(|a| a["actor"] == "anonymous"));
     assert!(
-        items[..3].iter().all(|a| a["detail"]["client_ip"] == "127.0.0.1"),
+        items[..3]
+            .iter()
+            .all(|a| a["detail"]["client_ip"] == "127.0.0.1"),
         "HTTP callers are recorded with their address: {log}"
     );
     assert_eq!(items[2]["target"], id.as_str());

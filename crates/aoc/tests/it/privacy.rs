@@ -129,7 +129,11 @@ async fn nothing_gated_leaks(database_url: Option<String>) {
         HashSet::from(["SharePoint".into(), "AzureActiveDirectory".into()])
     );
     for service in HIDDEN.iter().chain(&["exchange", "MICROSOFTTEAMS"]) {
-        assert!(all_pages(&app, &format!("service={service}")).await.is_empty());
+        assert!(
+            all_pages(&app, &format!("service={service}"))
+                .await
+                .is_empty()
+        );
         let (_, count) = app
             .get_json(&format!("/api/events/count?service={service}"))
             .await;
