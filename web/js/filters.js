@@ -2,7 +2,7 @@
 // /api/filter-options, quick time picks and a custom range, and free text. It only reports
 // changes (as view patches); the URL and the list are main.js's business.
 
-import { h } from './format.js';
+import { h, OUTCOMES, outcomeLabel } from './format.js';
 
 const SEARCH_DEBOUNCE_MS = 350;
 
@@ -102,7 +102,8 @@ export class FilterBar {
     this.options = {
       services: list(options.services),
       operations: list(options.operations),
-      results: list(options.results),
+      // Only the outcome vocabulary, in its own order (success before failure).
+      results: OUTCOMES.filter((o) => list(options.results).some((r) => r.toLowerCase() === o)),
       actors: list(options.actors),
     };
     const frag = document.createDocumentFragment();
@@ -116,7 +117,7 @@ export class FilterBar {
     this.view = view;
     fillSelect(this.el.service, 'All services', this.options.services, view.service);
     fillSelect(this.el.operation, 'All operations', this.options.operations, view.operation);
-    fillSelect(this.el.result, 'All results', this.options.results, view.result);
+    fillSelect(this.el.result, 'All results', this.options.results, view.result, outcomeLabel);
     // Never rewrite the box under someone's fingers (a pending edit, or a trailing space).
     const input = this.el.search;
     const focused = document.activeElement === input;
@@ -139,13 +140,13 @@ function list(v) {
 }
 
 /** Rebuild a <select> only when its options changed, and keep a value that is not listed. */
-function fillSelect(select, allLabel, values, current) {
+function fillSelect(select, allLabel, values, current, label = (v) => v) {
   const wanted = values.includes(current) || !current ? values : [current, ...values];
   const key = wanted.join('\u0000');
   if (select.dataset.key !== key) {
     const frag = document.createDocumentFragment();
     frag.append(h('option', { value: '' }, allLabel));
-    for (const v of wanted) frag.append(h('option', { value: v }, v));
+    for (const v of wanted) frag.append(h('option', { value: v }, label(v)));
     select.replaceChildren(frag);
     select.dataset.key = key;
   }

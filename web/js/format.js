@@ -78,16 +78,28 @@ export function formatAgo(iso, now = Date.now()) {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
+/** The outcome vocabulary the API stores every source's result in, and how each reads. */
+export const OUTCOMES = ['success', 'failure', 'partial', 'unknown'];
+const OUTCOME_LABELS = { success: 'Success', failure: 'Failure', partial: 'Partial', unknown: 'Unknown' };
+
 const FAILURE = /fail|false|error|denied|timeout|block|reject|unauthori[sz]ed/i;
 const PARTIAL = /partial/i;
 
-/** 'failure' | 'partial' | 'success' | 'unknown' — each source words results differently. */
+/** 'failure' | 'partial' | 'success' | 'unknown'. The API sends the vocabulary; the
+ *  patterns still read a source's own word (an event from an older server). */
 export function resultKind(result) {
   const r = String(result || '').trim();
+  const word = r.toLowerCase();
+  if (OUTCOMES.includes(word)) return word;
   if (!r) return 'unknown';
   if (PARTIAL.test(r)) return 'partial';
   if (FAILURE.test(r)) return 'failure';
   return 'success';
+}
+
+/** How an outcome reads in the UI ('failure' -> 'Failure'); other text as it is. */
+export function outcomeLabel(result) {
+  return OUTCOME_LABELS[String(result || '').trim().toLowerCase()] || String(result || '');
 }
 
 export function formatNumber(n) {

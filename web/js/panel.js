@@ -2,7 +2,7 @@
 // in place, the raw record, and links that filter the list by this actor / target / operation.
 
 import { api } from './api.js';
-import { h, formatLocal, formatUtc, resultKind, copyText } from './format.js';
+import { h, formatLocal, formatUtc, resultKind, outcomeLabel, copyText } from './format.js';
 import { modifiedProperties, renderDiff, exchangeParameters } from './diff.js';
 import { renderJson } from './jsonview.js';
 
@@ -90,7 +90,10 @@ export class EventPanel {
       field('Time', h('time', { dateTime: ev.timestamp, title: formatUtc(ev.timestamp) }, formatLocal(ev.timestamp)), h('span', { className: 'muted' }, ` · ${formatUtc(ev.timestamp)}`)),
       field('Service', ev.service || '—', this.filterLink({ service: ev.service }, 'filter', `Show only ${ev.service} events`), h('span', { className: 'muted' }, ` · source ${ev.source}`)),
       field('Operation', ev.operation || '—', this.filterLink({ operation: ev.operation }, 'filter', 'Show only this operation')),
-      field('Result', h('span', { className: `result result-${kind}` }, ev.result || '—')),
+      field('Result', h('span', { className: `result result-${kind}` }, outcomeLabel(ev.result) || '—'),
+        // The source's own word (True, Failed, timeout...), as it wrote it.
+        ev.result_detail && ev.result_detail.toLowerCase() !== String(ev.result || '').toLowerCase()
+          ? h('span', { className: 'muted' }, ` · source says ${ev.result_detail}`) : null),
       field('Actor', ev.actor_display || '—', ev.actor_display ? this.filterLink({ actor: ev.actor_display }, 'filter', 'Show only events by this actor') : null),
       field('Targets', targetList(ev, this)),
       field('Event id', h('code', {}, ev.id)),

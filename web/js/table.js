@@ -1,7 +1,7 @@
 // The event list. Rows are cloned from a <template> into a DocumentFragment and inserted once,
 // and nothing reads layout while rows are built, so 500 rows cost one style/layout pass.
 
-import { formatLocal, formatUtc, resultKind } from './format.js';
+import { formatLocal, formatUtc, resultKind, outcomeLabel } from './format.js';
 
 const MAX_TARGETS_SHOWN = 3;
 const MAX_TAGS_SHOWN = 4;
@@ -173,7 +173,8 @@ function fillRow(tr, ev) {
 
   const kind = resultKind(ev.result);
   const badge = result.firstElementChild;
-  badge.textContent = ev.result || '—';
+  badge.textContent = outcomeLabel(ev.result) || '—';
+  if (ev.result_detail) badge.title = ev.result_detail;
   badge.classList.add(`result-${kind}`);
   if (kind === 'failure') tr.classList.add('row-failure');
 

@@ -68,16 +68,25 @@ function intuneRecord(t) {
   };
 }
 
+// The API's outcome vocabulary, with the source's word kept as result_detail.
+function outcome(word) {
+  const w = String(word ?? '').toLowerCase().replace(/[\s_-]/g, '');
+  const result = ['success', 'succeeded', 'true'].includes(w) ? 'success'
+    : ['failure', 'failed', 'false', 'timeout'].includes(w) ? 'failure'
+    : ['partial', 'partiallysucceeded'].includes(w) ? 'partial' : 'unknown';
+  return { result, result_detail: String(word ?? '') };
+}
+
 function normalizeRecord(raw, source, t) {
   if (source === 'directory') {
     const actor = raw.initiatedBy.user.displayName;
     const targets = raw.targetResources.map((r) => r.displayName);
-    return { service: 'Directory', operation: raw.activityDisplayName, result: raw.result, actor_display: actor, actor: raw.initiatedBy, target_displays: targets, targets: raw.targetResources, display_summary: `${actor} ran ${raw.activityDisplayName} on ${targets.join(', ')}` };
+    return { service: 'Directory', operation: raw.activityDisplayName, ...outcome(raw.result), actor_display: actor, actor: raw.initiatedBy, target_displays: targets, targets: raw.targetResources, display_summary: `${actor} ran ${raw.activityDisplayName} on ${targets.join(', ')}` };
   }
   if (source === 'unified') {
-    return { service: raw.Workload, operation: raw.Operation, result: raw.ResultStatus, actor_display: raw.UserId, actor: { UserId: raw.UserId }, target_displays: [raw.ObjectId], targets: [{ id: raw.ObjectId }], display_summary: `${raw.UserId}: ${raw.Operation} on ${raw.ObjectId}` };
+    return { service: raw.Workload, operation: raw.Operation, ...outcome(raw.ResultStatus), actor_display: raw.UserId, actor: { UserId: raw.UserId }, target_displays: [raw.ObjectId], targets: [{ id: raw.ObjectId }], display_summary: `${raw.UserId}: ${raw.Operation} on ${raw.ObjectId}` };
   }
-  return { service: 'Intune', operation: raw.activityType, result: raw.activityResult, actor_display: raw.actor.applicationDisplayName, actor: raw.actor, target_displays: raw.resources.map((r) => r.displayName), targets: raw.resources, display_summary: `${raw.actor.applicationDisplayName} changed ${raw.resources[0].displayName}` };
+  return { service: 'Intune', operation: raw.activityType, ...outcome(raw.activityResult), actor_display: raw.actor.applicationDisplayName, actor: raw.actor, target_displays: raw.resources.map((r) => r.displayName), targets: raw.resources, display_summary: `${raw.actor.applicationDisplayName} changed ${raw.resources[0].displayName}` };
 }
 
 const now = Date.now();
@@ -97,7 +106,8 @@ function filtered(q) {
   const end = q.get('end') ? Date.parse(q.get('end')) : null;
   const search = (q.get('search') || '').toLowerCase();
   return events.filter((e) => {
-    for (const k of ['service', 'operation', 'result']) if (q.get(k) && e[k] !== q.get(k)) return false;
+    for (const k of ['service', 'operation']) if (q.get(k) && e[k] !== q.get(k)) return false;
+    if (q.get('result') && e.result !== outcome(q.get('result')).result) return false;
     if (q.get('actor') && e.actor_display !== q.get('actor')) return false;
     const t = Date.parse(e.timestamp);
     if (start !== null && t < start) return false;
