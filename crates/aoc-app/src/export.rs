@@ -55,7 +55,7 @@ impl ExportFormat {
 }
 
 const CSV_HEADER: &str =
-    "timestamp,service,operation,result,actor,targets,summary,id,source,tags\r\n";
+    "timestamp,service,operation,result,actor,targets,summary,id,source,tags,result_detail\r\n";
 
 /// A validated export: its format and the rendered text, chunk by chunk (a page a chunk). An
 /// `Err` chunk means the export was cut short: the receiver must not present it as complete.
@@ -137,7 +137,8 @@ fn write_csv_row(out: &mut String, e: &Event) {
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let targets = e.target_displays.join("; ");
     let tags = e.tags.join("; ");
-    let fields: [&str; 10] = [
+    // New columns go last, so scripts that read the original ten by position keep working.
+    let fields: [&str; 11] = [
         &timestamp,
         &e.service,
         &e.operation,
@@ -148,6 +149,7 @@ fn write_csv_row(out: &mut String, e: &Event) {
         &e.id,
         e.source.as_str(),
         &tags,
+        &e.result_detail,
     ];
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {

@@ -167,9 +167,9 @@ async function api(req, res, url) {
       return res.end(all.map((e) => JSON.stringify(e)).join('\n') + (all.length ? '\n' : ''));
     }
     const cell = (v) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-    const rows = all.map((e) => [e.timestamp, e.service, e.operation, e.result, e.actor_display, e.target_displays.join('; '), e.display_summary, e.id, e.source, e.tags.join('; ')].map(cell).join(','));
+    const rows = all.map((e) => [e.timestamp, e.service, e.operation, e.result, e.actor_display, e.target_displays.join('; '), e.display_summary, e.id, e.source, e.tags.join('; '), e.result_detail ?? ''].map(cell).join(','));
     res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="aoc-events.csv"' });
-    return res.end(`timestamp,service,operation,result,actor,targets,summary,id,source,tags\r\n${rows.map((r) => `${r}\r\n`).join('')}`);
+    return res.end(`timestamp,service,operation,result,actor,targets,summary,id,source,tags,result_detail\r\n${rows.map((r) => `${r}\r\n`).join('')}`);
   }
   if (p === '/api/filter-options') {
     const uniq = (k) => [...new Set(events.map((e) => e[k]))].sort();

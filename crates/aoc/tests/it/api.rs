@@ -458,8 +458,14 @@ async fn count_histogram_and_export_follow_the_filters() {
     let text = res.text().await.unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines[0].starts_with("timestamp,service"));
+    assert_eq!(
+        lines[0],
+        "timestamp,service,operation,result,actor,targets,summary,id,source,tags,result_detail",
+        "the original ten columns first, additions after"
+    );
     assert!(lines[1].contains("Set-Mailbox"));
+    let last = lines[1].rsplit(',').next().unwrap();
+    assert_eq!(last, "True", "the source's own outcome word: {}", lines[1]);
 
     let res = app
         .http

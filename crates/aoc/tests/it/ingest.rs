@@ -418,7 +418,7 @@ async fn a_killed_fetch_resumes_without_loss_or_duplicates() {
     let db = dir.path().join("aoc.db");
     let mut env = sim_env(&sim, &db);
     // Paced Graph paging keeps the run going long enough to be cut short.
-    env.insert("GRAPH_MIN_INTERVAL_MS".into(), "150".into());
+    env.insert("GRAPH_MIN_INTERVAL_MS".into(), "500".into());
     let total: u64 = truth(&sim).values().sum();
     let store = aoc_store::open(&format!("sqlite://{}", db.display()))
         .await
