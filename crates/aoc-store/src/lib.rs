@@ -35,6 +35,7 @@ mod in_flight;
 mod migrations;
 pub mod postgres;
 mod rows;
+pub mod sequence;
 mod sql;
 pub mod sqlite;
 mod text;
@@ -42,6 +43,7 @@ mod text;
 pub use activity::{Activity, NewActivity};
 pub use in_flight::{DEFAULT_DEPTH as DEFAULT_INSERTS_IN_FLIGHT, InFlight};
 pub use postgres::PgStore;
+pub use sequence::{SequenceBatch, SequencePosition};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -93,6 +95,9 @@ pub enum StoreError {
     /// A background insert ([`InFlight`]) panicked or was cancelled.
     #[error("an insert task ended abnormally: {0}")]
     Task(String),
+    /// A [`SequencePosition`] this backend did not issue.
+    #[error("not a sequence position of this store: {0}")]
+    InvalidPosition(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -196,6 +201,45 @@ pub trait EventStore: Send + Sync + 'static {
     /// most `limit`.
     async fn list_activity(&self, _before: Option<i64>, _limit: u32) -> StoreResult<Vec<Activity>> {
         Err(StoreError::Unsupported("the activity log"))
+    }
+
+    /// Stored events after `after` (from the first when None) in sequence order, at most
+    /// `limit`: what a consumer reads next. Events stored later always come after the returned
+    /// `next`, whatever transactions are still in flight, so a consumer that reads on from
+    /// `next` sees every event once. An event enters the sequence when first stored:
+    /// `update_events` does not move it, a re-delivered duplicate is not stored.
+    async fn events_after(
+        &self,
+        _after: Option<&SequencePosition>,
+        _limit: u32,
+    ) -> StoreResult<SequenceBatch> {
+        Err(StoreError::Unsupported("the event sequence"))
+    }
+
+    /// How many stored events lie after `after` (all when None), counting at most `cap`: a
+    /// consumer's lag, cheap to ask however far behind it is.
+    async fn events_behind(
+        &self,
+        _after: Option<&SequencePosition>,
+        _cap: u64,
+    ) -> StoreResult<u64> {
+        Err(StoreError::Unsupported("the event sequence"))
+    }
+
+    /// The durable cursor of the consumer named `consumer`; None before its first save.
+    async fn get_consumer_cursor(&self, _consumer: &str) -> StoreResult<Option<SequencePosition>> {
+        Err(StoreError::Unsupported("consumer cursors"))
+    }
+
+    /// Move the consumer's cursor to `position`, only forward: a position at or before the
+    /// stored one leaves it as it is (another replica running the same consumer got further),
+    /// atomically. Returns whether the cursor moved.
+    async fn set_consumer_cursor(
+        &self,
+        _consumer: &str,
+        _position: &SequencePosition,
+    ) -> StoreResult<bool> {
+        Err(StoreError::Unsupported("consumer cursors"))
     }
 }
 

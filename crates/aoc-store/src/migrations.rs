@@ -27,6 +27,11 @@ const SQLITE: &[Script] = &[
         "outcomes",
         include_str!("../migrations/sqlite/0003_outcomes.sql"),
     ),
+    (
+        4,
+        "event sequence",
+        include_str!("../migrations/sqlite/0004_event_sequence.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -44,6 +49,11 @@ const POSTGRES: &[Script] = &[
         3,
         "outcomes",
         include_str!("../migrations/postgres/0003_outcomes.sql"),
+    ),
+    (
+        4,
+        "event sequence",
+        include_str!("../migrations/postgres/0004_event_sequence.sql"),
     ),
 ];
 
@@ -182,6 +192,81 @@ mod tests {
             assert_eq!(got, ((*result).to_owned(), (*detail).to_owned()), "e{i}");
         }
         pool.close().await;
+        sqlx::query(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+
+    /// Rows stored before 0004 get positions (oldest first, all before any later insert) and
+    /// reach a consumer reading from the start.
+    #[tokio::test]
+    async fn postgres_rows_stored_before_the_sequence_get_positions() {
+        use crate::EventStore;
+        let Ok(base) = std::env::var("AOC_TEST_POSTGRES_URL") else {
+            eprintln!("skipped PostgreSQL: AOC_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let admin = sqlx::PgPool::connect(&base).await.unwrap();
+        let schema = format!("aoc_migrate_seq_{}", std::process::id());
+        let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+            .execute(&admin)
+            .await;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
+        sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let options: sqlx::postgres::PgConnectOptions = base.parse().unwrap();
+        let options = options.options([("search_path", format!("{schema},public"))]);
+        let pool = sqlx::PgPool::connect_with(options.clone()).await.unwrap();
+        migrator(&POSTGRES[..3]).run(&pool).await.unwrap();
+        // Stored out of time order: positions follow (ts, id).
+        for (id, minute) in [("old-b", 2), ("old-a", 1), ("old-c", 3)] {
+            sqlx::query(
+                "INSERT INTO events (id, dedupe_key, source, ts, service, operation, result, \
+                 actor_display, actor, target_displays, targets, display_summary, raw, \
+                 search_short, raw_words) \
+                 VALUES ($1, $1, 'unified', '2026-01-01T00:00:00Z'::timestamptz \
+                 + $2 * interval '1 minute', 'Exchange', 'Set-Mailbox', 'success', 'a', '{}', \
+                 '[]', '[]', 's', '{}', 's', '')",
+            )
+            .bind(id)
+            .bind(f64::from(minute))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+        let store = crate::PgStore::connect_with(options, 2).await.unwrap();
+        let fresh = aoc_domain::Event {
+            id: "new".into(),
+            source: aoc_domain::Source::Unified,
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+            service: "Exchange".into(),
+            operation: "Set-Mailbox".into(),
+            result: "success".into(),
+            result_detail: String::new(),
+            actor_display: "a".into(),
+            actor: serde_json::json!({}),
+            target_displays: Vec::new(),
+            targets: Vec::new(),
+            display_summary: "s".into(),
+            dedupe_key: "new".into(),
+            raw: serde_json::json!({}),
+            tags: Vec::new(),
+            comments: Vec::new(),
+        };
+        store.insert_batch(&[fresh]).await.unwrap();
+        let batch = store.events_after(None, 10).await.unwrap();
+        let ids: Vec<&str> = batch.events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["old-a", "old-b", "old-c", "new"]);
+        store.pool().close().await;
         sqlx::query(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
             .execute(&admin)
             .await

@@ -16,6 +16,9 @@ use serde_json::json;
 #[path = "conformance/activity.rs"]
 mod activity;
 use activity::*;
+#[path = "conformance/sequence.rs"]
+mod sequence;
+use sequence::*;
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -71,6 +74,11 @@ const CHECKS: &[Check] = checks![
     activity_appends_and_lists_newest_first,
     activity_pages_by_id_cursor,
     activity_keeps_odd_text,
+    sequence_delivers_each_event_once_in_order,
+    sequence_returns_whole_events,
+    sequence_keeps_up_with_concurrent_writers,
+    events_behind_counts_and_caps,
+    consumer_cursors_only_move_forward,
 ];
 
 /// Run every check on fresh stores from `make`, each in its own task so one failure does not

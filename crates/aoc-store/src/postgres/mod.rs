@@ -8,6 +8,7 @@
 mod activity;
 mod encode;
 mod query;
+mod sequence;
 mod state;
 mod write;
 
@@ -192,5 +193,36 @@ impl EventStore for PgStore {
         limit: u32,
     ) -> StoreResult<Vec<crate::Activity>> {
         activity::list(&self.pool, before, limit).await
+    }
+
+    async fn events_after(
+        &self,
+        after: Option<&crate::SequencePosition>,
+        limit: u32,
+    ) -> StoreResult<crate::SequenceBatch> {
+        sequence::events_after(&self.pool, &self.columns, after, limit).await
+    }
+
+    async fn events_behind(
+        &self,
+        after: Option<&crate::SequencePosition>,
+        cap: u64,
+    ) -> StoreResult<u64> {
+        sequence::events_behind(&self.pool, after, cap).await
+    }
+
+    async fn get_consumer_cursor(
+        &self,
+        consumer: &str,
+    ) -> StoreResult<Option<crate::SequencePosition>> {
+        sequence::get_cursor(&self.pool, consumer).await
+    }
+
+    async fn set_consumer_cursor(
+        &self,
+        consumer: &str,
+        position: &crate::SequencePosition,
+    ) -> StoreResult<bool> {
+        sequence::set_cursor(&self.pool, consumer, position).await
     }
 }

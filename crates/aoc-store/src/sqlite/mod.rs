@@ -4,6 +4,7 @@
 mod activity;
 mod body;
 mod query;
+mod sequence;
 mod state;
 mod write;
 
@@ -284,6 +285,37 @@ impl EventStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<crate::Activity>> {
         activity::list(&self.reader, before, limit).await
+    }
+
+    async fn events_after(
+        &self,
+        after: Option<&crate::SequencePosition>,
+        limit: u32,
+    ) -> StoreResult<crate::SequenceBatch> {
+        sequence::events_after(&self.reader, after, limit).await
+    }
+
+    async fn events_behind(
+        &self,
+        after: Option<&crate::SequencePosition>,
+        cap: u64,
+    ) -> StoreResult<u64> {
+        sequence::events_behind(&self.reader, after, cap).await
+    }
+
+    async fn get_consumer_cursor(
+        &self,
+        consumer: &str,
+    ) -> StoreResult<Option<crate::SequencePosition>> {
+        sequence::get_cursor(&self.reader, consumer).await
+    }
+
+    async fn set_consumer_cursor(
+        &self,
+        consumer: &str,
+        position: &crate::SequencePosition,
+    ) -> StoreResult<bool> {
+        sequence::set_cursor(&self.writer, consumer, position).await
     }
 }
 

@@ -33,7 +33,7 @@ const EVENT_COLUMNS: [&str; 11] = [
 ];
 
 /// `SELECT <event columns> FROM events e JOIN event_bodies b ...` (no WHERE).
-fn select_events() -> String {
+pub(super) fn select_events() -> String {
     let mut s = String::from("SELECT e.id, e.ts");
     for c in EVENT_COLUMNS {
         s.push_str(&format!(", e.{c}"));
@@ -42,7 +42,7 @@ fn select_events() -> String {
     s
 }
 
-fn decode(row: &SqliteRow) -> StoreResult<Event> {
+pub(super) fn decode(row: &SqliteRow) -> StoreResult<Event> {
     let text = |i: usize| row.try_get::<String, _>(i);
     let (actor, targets, raw) = body::unpack(row.try_get::<&[u8], _>(13)?)?;
     // In `codec::TAIL_COLUMNS` order.

@@ -50,10 +50,14 @@ pub(super) async fn insert_batch(
     let encoded: Vec<Prepared<'_>> = events.iter().map(Prepared::new).collect::<Result<_, _>>()?;
     let mut tx = writer.begin_with(BEGIN).await?;
     // Rows get their seq from us (above any stored one: this is the only writer), so the
-    // seqs the insert returns say which events were new.
-    let base: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) + 1 FROM events")
-        .fetch_one(&mut *tx)
-        .await?;
+    // seqs the insert returns say which events were new. Above any deleted one too: a seq
+    // used twice could land behind a consumer's cursor (see sqlite/sequence.rs).
+    let base: i64 = sqlx::query_scalar(
+        "SELECT max(coalesce((SELECT max(seq) FROM events), 0), \
+         coalesce((SELECT highest_deleted FROM event_sequence WHERE id = 1), 0)) + 1",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let mut inserted: Vec<(i64, &Prepared<'_>)> = Vec::with_capacity(encoded.len());
     let mut rest = encoded.as_slice();
     let mut next_seq = base;
