@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod caller;
 pub mod config;
+pub mod consumer;
 pub mod error;
 pub mod events;
 pub mod export;
