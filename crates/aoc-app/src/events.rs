@@ -27,16 +27,17 @@ const FILTER_OPTION_LIMIT: u32 = 500;
 #[into_params(parameter_in = Query)]
 pub struct EventParams {
     /// Exact service (workload or category).
-    #[param(max_length = 1000)]
+    #[param(max_length = 1000, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub service: Option<String>,
     /// Exact actor, as displayed.
-    #[param(max_length = 1000)]
+    #[param(max_length = 1000, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub actor: Option<String>,
     /// Exact operation.
-    #[param(max_length = 1000)]
+    #[param(max_length = 1000, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub operation: Option<String>,
-    /// Exact result.
-    #[param(max_length = 1000)]
+    /// Outcome: `success`, `failure`, `partial` or `unknown`, in any case (a source's own word,
+    /// such as `False` or `Succeeded`, is read as its outcome).
+    #[param(max_length = 1000, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub result: Option<String>,
     /// Inclusive lower bound, RFC 3339 (a date, or a date-time without offset, is taken as UTC).
     #[param(format = DateTime)]
@@ -46,7 +47,7 @@ pub struct EventParams {
     pub end: Option<String>,
     /// Free text: a substring of the actor, a target, the operation or the summary, or words of
     /// the raw record.
-    #[param(max_length = 1000)]
+    #[param(max_length = 1000, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub search: Option<String>,
     /// Events per page (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
@@ -91,6 +92,10 @@ fn text_filter(name: &str, value: &Option<String>) -> AppResult<Option<String>> 
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > MAX_FILTER_LEN => Err(AppError::BadRequest(format!(
             "{name} is longer than {MAX_FILTER_LEN} characters"
+        ))),
+        // No stored text holds them, and the text indexes refuse some (NUL) outright.
+        Some(v) if v.chars().any(char::is_control) => Err(AppError::BadRequest(format!(
+            "{name} must not contain control characters"
         ))),
         Some(v) => Ok(Some(v.to_string())),
     }
@@ -443,6 +448,14 @@ mod tests {
             },
             EventParams {
                 cursor: Some("%%%".into()),
+                ..Default::default()
+            },
+            EventParams {
+                search: Some("a\u{0}b".into()),
+                ..Default::default()
+            },
+            EventParams {
+                actor: Some("line\nbreak".into()),
                 ..Default::default()
             },
             EventParams {

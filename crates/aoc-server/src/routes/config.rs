@@ -3,7 +3,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use aoc_app::AppContext;
 
@@ -33,29 +32,29 @@ pub struct AuthConfigBody {
 /// Features the web UI may show.
 #[utoipa::path(get, path = "/api/config/features", tag = "config", operation_id = "config_features",
     responses((status = 200, body = FeaturesBody)))]
-pub async fn features(State(ctx): State<Arc<AppContext>>) -> Json<Value> {
-    Json(json!({
-        "ai_features_enabled": ctx.settings.ai_features_enabled,
-        "fetch_configured": ctx.ingest.configured(),
-    }))
+pub async fn features(State(ctx): State<Arc<AppContext>>) -> Json<FeaturesBody> {
+    Json(FeaturesBody {
+        ai_features_enabled: ctx.settings.ai_features_enabled,
+        fetch_configured: ctx.ingest.configured(),
+    })
 }
 
 /// What the web UI needs to sign in; never needs a token.
 #[utoipa::path(get, path = "/api/config/auth", tag = "config", operation_id = "config_auth",
     responses((status = 200, body = AuthConfigBody)))]
-pub async fn auth(State(ctx): State<Arc<AppContext>>) -> Json<Value> {
+pub async fn auth(State(ctx): State<Arc<AppContext>>) -> Json<AuthConfigBody> {
     let a = &ctx.settings.auth;
     let (authority, scopes) = if a.enabled {
         (crate::auth::authority(a), crate::auth::ui_scopes(a))
     } else {
         (String::new(), Vec::new())
     };
-    Json(json!({
-        "auth_enabled": a.enabled,
-        "tenant_id": a.tenant_id,
-        "client_id": a.client_id,
-        "issuer": a.issuer,
-        "authority": authority,
-        "scopes": scopes,
-    }))
+    Json(AuthConfigBody {
+        auth_enabled: a.enabled,
+        tenant_id: a.tenant_id.clone(),
+        client_id: a.client_id.clone(),
+        issuer: a.issuer.clone(),
+        authority,
+        scopes,
+    })
 }

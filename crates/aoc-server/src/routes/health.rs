@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::json;
 
 use aoc_app::AppContext;
 
@@ -17,6 +16,7 @@ pub struct HealthBody {
     /// `ok`, or `unreachable`.
     pub database: String,
     /// Why, with a 503 (as in every error answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -34,12 +34,21 @@ pub struct VersionBody {
     ))]
 pub async fn health(State(ctx): State<Arc<AppContext>>) -> Response {
     match ctx.events.ping().await {
-        Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
+        Ok(()) => Json(HealthBody {
+            status: "ok".into(),
+            database: "ok".into(),
+            error: None,
+        })
+        .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "error", "database": "unreachable", "error": "database unreachable" })),
+                Json(HealthBody {
+                    status: "error".into(),
+                    database: "unreachable".into(),
+                    error: Some("database unreachable".into()),
+                }),
             )
                 .into_response()
         }
@@ -49,6 +58,8 @@ pub async fn health(State(ctx): State<Arc<AppContext>>) -> Response {
 /// The running version.
 #[utoipa::path(get, path = "/api/version", tag = "operations", operation_id = "version",
     responses((status = 200, body = VersionBody)))]
-pub async fn version() -> Json<serde_json::Value> {
-    Json(json!({ "version": env!("CARGO_PKG_VERSION") }))
+pub async fn version() -> Json<VersionBody> {
+    Json(VersionBody {
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
 }

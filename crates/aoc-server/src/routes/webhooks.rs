@@ -15,6 +15,7 @@ use aoc_app::{AppContext, Caller};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 
+/// In characters, as the document states it.
 const MAX_VALIDATION_TOKEN: usize = 4096;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -61,7 +62,7 @@ pub async fn graph(
 ) -> ApiResult<Response> {
     // Subscription validation: Graph waits 10 s for the token back as text/plain.
     if let Some(token) = query.validation_token {
-        if token.len() > MAX_VALIDATION_TOKEN {
+        if token.chars().count() > MAX_VALIDATION_TOKEN {
             return Err(ApiError::bad_request("validationToken is too long"));
         }
         return Ok((
