@@ -103,7 +103,7 @@ fn describe() {
         names::SOURCE_LAST_SUCCESS,
         "Unix time of the last successful fetch, by source"
     );
-    for source in ["directory", "unified", "intune"] {
+    for source in aoc_domain::Source::FETCHED.map(aoc_domain::Source::as_str) {
         metrics::counter!(names::FETCH_RECORDS, "source" => source).absolute(0);
         metrics::counter!(names::FETCH_ERRORS, "source" => source).absolute(0);
     }

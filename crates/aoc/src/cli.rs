@@ -45,8 +45,8 @@ pub struct FetchArgs {
     #[arg(long, default_value_t = 168)]
     pub hours: i64,
     /// Fetch only this source.
-    #[arg(long, value_parser = ["directory", "unified", "intune"])]
-    pub source: Option<String>,
+    #[arg(long, value_parser = fetched_source)]
+    pub source: Option<aoc_domain::Source>,
     /// Print the result as JSON (the shape of GET /api/fetch-audit-logs).
     #[arg(long)]
     pub json: bool,
@@ -151,4 +151,16 @@ pub enum MaintenanceAction {
     },
     /// Remove events that share a dedupe key with an older stored event (keeps the first).
     Dedupe,
+}
+
+/// `--source`: one of the sources a fetch reads (directory, unified, intune).
+fn fetched_source(value: &str) -> Result<aoc_domain::Source, String> {
+    let source: aoc_domain::Source = value.parse()?;
+    if aoc_domain::Source::FETCHED.contains(&source) {
+        Ok(source)
+    } else {
+        Err(format!(
+            "'{value}' is not fetched (expected directory, unified or intune)"
+        ))
+    }
 }

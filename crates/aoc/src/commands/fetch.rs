@@ -23,13 +23,7 @@ pub async fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
              to try AOC without a tenant, run `aoc demo`"
         );
     }
-    let only = match args.source.as_deref() {
-        None => None,
-        Some(s) => Some(
-            s.parse::<Source>()
-                .map_err(|e| anyhow::anyhow!("--source: {e}"))?,
-        ),
-    };
+    let only = args.source;
     let progress = Arc::new(Bars::new(only));
     let report = ctx
         .ingest
