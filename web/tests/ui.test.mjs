@@ -476,7 +476,7 @@ test('CSV export downloads exactly the filtered rows', async () => {
   const file = await download.path();
   const rows = parseCsv(await readFile(file, 'utf8')).filter((r) => r.length > 1 || r[0] !== '');
   const [header, ...data] = rows;
-  assert.deepEqual(header, ['timestamp', 'service', 'operation', 'result', 'actor', 'targets', 'summary', 'id', 'source', 'tags']);
+  assert.deepEqual(header, ['timestamp', 'service', 'operation', 'result', 'actor', 'targets', 'summary', 'id', 'source', 'tags', 'result_detail']);
   assert.equal(data.length, expected, 'one CSV row per event counted by /api/events/count');
   assert.ok(data.every((r) => r[1] === service), 'every exported row has the filtered service');
   await closePage(page);
