@@ -12,7 +12,10 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> ExitCode {
     // `.env` in the working directory, as the original service did; real env vars win.
     let _ = dotenvy::dotenv();
-    logging::init(&cli);
+    if let Err(e) = logging::init(&cli) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     // Names only: the values may be secrets.
     let names = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
     for warning in aoc_app::config::unknown_variable_warnings(names) {

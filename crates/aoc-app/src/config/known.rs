@@ -62,6 +62,11 @@ pub const SETTINGS: &[SettingInfo] = &[
         "reverse proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For / Forwarded headers name the client",
     ),
     plain("AOC_LOG", "info", "log filter, e.g. debug or aoc_app=trace"),
+    plain(
+        "AOC_LOG_FORMAT",
+        "text",
+        "log lines as text (coloured only on a terminal) or json (one object a line)",
+    ),
     // Microsoft 365
     plain(
         "TENANT_ID",
