@@ -30,7 +30,8 @@ impl TrustedProxies {
         Self(nets)
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of the proxies (the request id is believed only from them).
+    pub(crate) fn trusts(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|n| n.contains(&ip))
     }
 

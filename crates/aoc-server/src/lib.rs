@@ -11,6 +11,7 @@ pub mod limits;
 pub mod metrics;
 mod middleware;
 pub mod openapi;
+pub mod request_id;
 pub mod routes;
 mod serve;
 mod static_files;
@@ -221,15 +222,16 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
         ));
     }
 
+    let proxies = Arc::new(client_ip::TrustedProxies::new(
+        settings.trusted_proxies.clone(),
+    ));
     let mut app = app
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(axum::middleware::from_fn(metrics::track))
         // Outside authentication and rate limits, which read the client's address.
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(client_ip::TrustedProxies::new(
-                settings.trusted_proxies.clone(),
-            )),
+            proxies.clone(),
             client_ip::resolve,
         ));
     if let Some(cors) = cors::layer(&settings.cors_origins) {
@@ -256,8 +258,13 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
             csp,
             middleware::security_headers,
         ))
-        // Outermost, so it compresses the final body, JSON errors included.
+        // So it compresses the final body, JSON errors included.
         .layer(compression::layer())
+        // Outermost: every line any layer logs carries the id, every answer its header.
+        .layer(axum::middleware::from_fn_with_state(
+            proxies,
+            request_id::assign,
+        ))
         .with_state(ctx))
 }
 

@@ -20,6 +20,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tracing::Instrument;
 
 use aoc_domain::{Normalizer, Source};
 use aoc_m365::{M365Client, M365Config};
@@ -201,7 +202,7 @@ impl Ingest {
             return;
         }
         let this = self.clone();
-        tokio::spawn(async move {
+        let job = async move {
             match this.fetch(FetchRequest::default(), &caller).await {
                 Ok(r) => tracing::info!(
                     stored = r.stored,
@@ -210,7 +211,9 @@ impl Ingest {
                 ),
                 Err(e) => tracing::warn!(error = %e, "triggered fetch failed"),
             }
-        });
+        };
+        // A task starts with no span: carry the caller's (the webhook request and its id).
+        tokio::spawn(job.instrument(tracing::Span::current()));
     }
 
     /// One fetch of every source (or `request.only`). `request.hours` is how far back a
@@ -284,7 +287,13 @@ impl Ingest {
             }
         };
         let this = self.clone();
-        let run = tokio::spawn(async move { this.run(&client, hours, only, &*progress).await });
+        // Inside the caller's span (a request's id), as its own `fetch` span: fetches never
+        // overlap, so the span alone picks one fetch's lines out of the log. Error level, so it
+        // is there whatever level AOC_LOG lets through.
+        let span = tracing::error_span!("fetch");
+        let run = tokio::spawn(
+            async move { this.run(&client, hours, only, &*progress).await }.instrument(span),
+        );
         let report = run.await.map_err(|e| FetchError::Task(e.to_string()))?;
         *slot = Some(report.clone());
         self.runs_finished.fetch_add(1, Ordering::SeqCst);

@@ -10,6 +10,7 @@ mod deployment;
 mod hardening;
 mod import;
 mod ingest;
+mod logs;
 mod mongo_import;
 mod outcomes;
 mod privacy;
