@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::ConnectOptions as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use aoc_domain::{Comment, Event, EventQuery, FilterOptions, Page};
@@ -57,7 +58,11 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            // sqlx warns of a slow statement with its whole SQL text: a bulk load or a search
+            // over millions of rows is legitimately slow, and SQL is not for warn-level logs.
+            .connect_with(
+                options.log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1)),
+            )
             .await?;
         Self::from_pool(pool).await
     }

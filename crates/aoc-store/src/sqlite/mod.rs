@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::ConnectOptions as _;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -98,7 +99,10 @@ impl SqliteStore {
             .filename(&path)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // sqlx warns of a slow statement with its whole SQL text: a bulk load or a search
+            // over millions of rows is legitimately slow, and SQL is not for warn-level logs.
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
 
         let writer_options = base
             .clone()
