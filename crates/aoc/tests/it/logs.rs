@@ -274,3 +274,50 @@ fn an_unknown_log_format_stops_start_up_naming_the_variable() {
     );
     assert!(!out.contains("--bind"), "stopped before serving: {out}");
 }
+
+/// A fetch over HTTP against the simulated tenant: every line the services and the Microsoft
+/// 365 client wrote for it is in its request's span, and in a `fetch` span within.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_started_by_a_request_logs_under_its_id() {
+    let sim = crate::ingest::small_sim().await;
+    let env = crate::ingest::sim_env(&sim, std::path::Path::new("unused"));
+    let vars: Vec<(&str, &str)> = env
+        .iter()
+        .filter(|(k, _)| k.as_str() != "DATABASE_URL")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([
+            ("AOC_LOG_FORMAT", "json"),
+            ("AOC_LOG", "debug,sqlx=warn,hyper=warn,reqwest=warn"),
+        ])
+        .collect();
+    let server = start(&vars).await;
+    let res = server.get("/api/fetch-audit-logs?hours=48").await;
+    assert_eq!(res.status().as_u16(), 200);
+    let id = response_id(&res);
+
+    let log = server.log();
+    let secret = &sim.handle.config().client_secret;
+    assert!(
+        !log.contains(secret.as_str()),
+        "the client secret is logged"
+    );
+    let fetch_lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| {
+            let target = l["target"].as_str().unwrap();
+            target.starts_with("aoc_m365") || target.starts_with("aoc_app::ingest")
+        })
+        .collect();
+    assert!(
+        fetch_lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "fetch finished"),
+        "{log}"
+    );
+    for line in &fetch_lines {
+        assert_eq!(line["spans"][0]["name"], "request", "{line}");
+        assert_eq!(line["spans"][0]["id"], id.as_str(), "{line}");
+        assert_eq!(line["spans"][1]["name"], "fetch", "{line}");
+    }
+}
