@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use aoc_domain::Event;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::{EventStore, InsertOutcome, StoreError, StoreResult};
 
@@ -45,8 +46,9 @@ impl InFlight {
             None
         };
         let store = self.store.clone();
+        // The batch's task keeps the caller's span, so what it logs names the request or fetch.
         self.running.push_back(tokio::spawn(
-            async move { store.insert_batch(&batch).await },
+            async move { store.insert_batch(&batch).await }.instrument(tracing::Span::current()),
         ));
         Ok(done)
     }
