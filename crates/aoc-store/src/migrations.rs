@@ -88,6 +88,31 @@ mod tests {
     use super::*;
     use sqlx::Row;
 
+    /// A fresh schema in the test database (PostgreSQL runs shared tests side by side), with
+    /// the admin pool that drops it afterwards; None when no PostgreSQL is configured.
+    async fn scratch_schema(prefix: &str) -> Option<(String, sqlx::PgPool, String)> {
+        let Ok(base) = std::env::var("AOC_TEST_POSTGRES_URL") else {
+            eprintln!("skipped PostgreSQL: AOC_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let admin = sqlx::PgPool::connect(&base).await.unwrap();
+        let schema = format!("{prefix}_{}", std::process::id());
+        let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+            .execute(&admin)
+            .await;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
+        sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        Some((base, admin, schema))
+    }
+
     /// (stored before 0003, result after, result_detail after)
     const RESULTS: [(&str, &str, &str); 8] = [
         ("True", "success", "True"),
@@ -133,25 +158,9 @@ mod tests {
 
     #[tokio::test]
     async fn postgres_rows_stored_before_outcomes_get_the_vocabulary() {
-        let Ok(base) = std::env::var("AOC_TEST_POSTGRES_URL") else {
-            eprintln!("skipped PostgreSQL: AOC_TEST_POSTGRES_URL is not set");
+        let Some((base, admin, schema)) = scratch_schema("aoc_migrate").await else {
             return;
         };
-        let admin = sqlx::PgPool::connect(&base).await.unwrap();
-        let schema = format!("aoc_migrate_{}", std::process::id());
-        let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
-            .execute(&admin)
-            .await;
-        sqlx::query(AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE"
-        )))
-        .execute(&admin)
-        .await
-        .unwrap();
-        sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&admin)
-            .await
-            .unwrap();
         let search_path = format!("SET search_path TO {schema}, public");
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(1)
@@ -203,25 +212,9 @@ mod tests {
     #[tokio::test]
     async fn postgres_rows_stored_before_the_sequence_get_positions() {
         use crate::EventStore;
-        let Ok(base) = std::env::var("AOC_TEST_POSTGRES_URL") else {
-            eprintln!("skipped PostgreSQL: AOC_TEST_POSTGRES_URL is not set");
+        let Some((base, admin, schema)) = scratch_schema("aoc_migrate_seq").await else {
             return;
         };
-        let admin = sqlx::PgPool::connect(&base).await.unwrap();
-        let schema = format!("aoc_migrate_seq_{}", std::process::id());
-        let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
-            .execute(&admin)
-            .await;
-        sqlx::query(AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE"
-        )))
-        .execute(&admin)
-        .await
-        .unwrap();
-        sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&admin)
-            .await
-            .unwrap();
         let options: sqlx::postgres::PgConnectOptions = base.parse().unwrap();
         let options = options.options([("search_path", format!("{schema},public"))]);
         let pool = sqlx::PgPool::connect_with(options.clone()).await.unwrap();
