@@ -30,6 +30,7 @@
 //! (see `text.rs`), so they agree on what matches.
 
 pub mod activity;
+pub mod alerting;
 mod codec;
 mod in_flight;
 mod migrations;
@@ -41,6 +42,10 @@ pub mod sqlite;
 mod text;
 
 pub use activity::{Activity, NewActivity};
+pub use alerting::{
+    Alert, AlertCount, AlertQuery, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus, RuleMatch,
+    SavedSearch, StoredRule,
+};
 pub use in_flight::{DEFAULT_DEPTH as DEFAULT_INSERTS_IN_FLIGHT, InFlight};
 pub use postgres::PgStore;
 pub use sequence::{SequenceBatch, SequencePosition};
@@ -240,6 +245,126 @@ pub trait EventStore: Send + Sync + 'static {
         _position: &SequencePosition,
     ) -> StoreResult<bool> {
         Err(StoreError::Unsupported("consumer cursors"))
+    }
+
+    // --- Alerting (see `alerting`). Backends override all of these.
+
+    /// Every stored rule, by id.
+    async fn list_rules(&self) -> StoreResult<Vec<StoredRule>> {
+        Err(StoreError::Unsupported("rules"))
+    }
+    async fn get_rule(&self, _id: &str) -> StoreResult<Option<StoredRule>> {
+        Err(StoreError::Unsupported("rules"))
+    }
+    /// Insert or replace the rule with this id (`created_at` kept on replace); returns it as
+    /// stored.
+    async fn put_rule(
+        &self,
+        _id: &str,
+        _definition: &serde_json::Value,
+    ) -> StoreResult<StoredRule> {
+        Err(StoreError::Unsupported("rules"))
+    }
+    /// Insert the rule only when no rule has this id (built-in rules, seeded at start-up
+    /// without overwriting what a user changed). Returns whether it was inserted.
+    async fn insert_rule_if_absent(
+        &self,
+        _id: &str,
+        _definition: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        Err(StoreError::Unsupported("rules"))
+    }
+    /// Returns whether a rule was deleted.
+    async fn delete_rule(&self, _id: &str) -> StoreResult<bool> {
+        Err(StoreError::Unsupported("rules"))
+    }
+
+    /// Record matches of threshold rules; a (rule, event) already recorded is ignored.
+    async fn record_rule_matches(&self, _matches: &[RuleMatch]) -> StoreResult<()> {
+        Err(StoreError::Unsupported("rule matches"))
+    }
+    /// The ids of the events rule `rule_id` matched for `group_key` with `from <= occurred_at
+    /// <= to`, oldest first, at most `limit`; and how many there are in all.
+    async fn rule_matches_in(
+        &self,
+        _rule_id: &str,
+        _group_key: &str,
+        _from: DateTime<Utc>,
+        _to: DateTime<Utc>,
+        _limit: u32,
+    ) -> StoreResult<(u64, Vec<String>)> {
+        Err(StoreError::Unsupported("rule matches"))
+    }
+    /// Forget matches that happened before `cutoff`; returns how many.
+    async fn prune_rule_matches(&self, _cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        Err(StoreError::Unsupported("rule matches"))
+    }
+
+    /// Raise an alert unless one with its `dedupe_key` exists. Returns the stored alert (the
+    /// existing one when it was there) and whether this call created it.
+    async fn raise_alert(&self, _alert: &NewAlert) -> StoreResult<(Alert, bool)> {
+        Err(StoreError::Unsupported("alerts"))
+    }
+    async fn get_alert(&self, _id: i64) -> StoreResult<Option<Alert>> {
+        Err(StoreError::Unsupported("alerts"))
+    }
+    /// Alerts newest first (see [`AlertQuery`]).
+    async fn list_alerts(&self, _query: &AlertQuery) -> StoreResult<Vec<Alert>> {
+        Err(StoreError::Unsupported("alerts"))
+    }
+    /// Set an alert's status (open, acknowledged, resolved) with who and an optional note;
+    /// None when there is no such alert.
+    async fn update_alert(
+        &self,
+        _id: i64,
+        _status: &str,
+        _by: &str,
+        _note: Option<&str>,
+    ) -> StoreResult<Option<Alert>> {
+        Err(StoreError::Unsupported("alerts"))
+    }
+    async fn alert_counts(&self) -> StoreResult<Vec<AlertCount>> {
+        Err(StoreError::Unsupported("alerts"))
+    }
+
+    /// Saved searches `owner` may see: their own and the shared ones, by name.
+    async fn list_saved_searches(&self, _owner: &str) -> StoreResult<Vec<SavedSearch>> {
+        Err(StoreError::Unsupported("saved searches"))
+    }
+    async fn get_saved_search(&self, _id: &str) -> StoreResult<Option<SavedSearch>> {
+        Err(StoreError::Unsupported("saved searches"))
+    }
+    /// Insert or replace by id (`created_at` kept on replace).
+    async fn put_saved_search(&self, _search: &SavedSearch) -> StoreResult<SavedSearch> {
+        Err(StoreError::Unsupported("saved searches"))
+    }
+    async fn delete_saved_search(&self, _id: &str) -> StoreResult<bool> {
+        Err(StoreError::Unsupported("saved searches"))
+    }
+
+    /// Queue messages; an item whose `dedupe_key` is queued already (delivered or not) is
+    /// ignored. Returns how many were new.
+    async fn enqueue_outbox(&self, _items: &[NewOutboxItem]) -> StoreResult<u64> {
+        Err(StoreError::Unsupported("the outbox"))
+    }
+    /// Undelivered items due at `now` (next_attempt_at <= now), oldest first, at most `limit`.
+    async fn due_outbox(&self, _now: DateTime<Utc>, _limit: u32) -> StoreResult<Vec<OutboxItem>> {
+        Err(StoreError::Unsupported("the outbox"))
+    }
+    async fn outbox_delivered(&self, _id: i64, _at: DateTime<Utc>) -> StoreResult<()> {
+        Err(StoreError::Unsupported("the outbox"))
+    }
+    /// A failed attempt: attempts + 1, the error kept, tried again at `retry_at`.
+    async fn outbox_failed(
+        &self,
+        _id: i64,
+        _error: &str,
+        _retry_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        Err(StoreError::Unsupported("the outbox"))
+    }
+    async fn outbox_status(&self) -> StoreResult<Vec<OutboxStatus>> {
+        Err(StoreError::Unsupported("the outbox"))
     }
 }
 
