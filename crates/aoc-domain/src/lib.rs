@@ -4,6 +4,7 @@
 pub mod cursor;
 pub mod event;
 pub mod query;
+pub mod rules;
 pub mod visibility;
 
 pub use cursor::{Cursor, CursorError};
