@@ -32,6 +32,11 @@ const SQLITE: &[Script] = &[
         "event sequence",
         include_str!("../migrations/sqlite/0004_event_sequence.sql"),
     ),
+    (
+        5,
+        "alerting",
+        include_str!("../migrations/sqlite/0005_alerting.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -54,6 +59,11 @@ const POSTGRES: &[Script] = &[
         4,
         "event sequence",
         include_str!("../migrations/postgres/0004_event_sequence.sql"),
+    ),
+    (
+        5,
+        "alerting",
+        include_str!("../migrations/postgres/0005_alerting.sql"),
     ),
 ];
 

@@ -2,6 +2,8 @@
 //! selected under the same column names on SQLite and PostgreSQL, with timestamps as integer
 //! microseconds (`*_us`), so one mapping reads either backend's rows.
 
+pub(crate) mod alerting;
+
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 

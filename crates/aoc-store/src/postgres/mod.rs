@@ -6,6 +6,7 @@
 //! `pg_trgm` extension (created by the first migration, or beforehand by an administrator).
 
 mod activity;
+mod alerting;
 mod encode;
 mod query;
 mod sequence;
@@ -229,5 +230,126 @@ impl EventStore for PgStore {
         position: &crate::SequencePosition,
     ) -> StoreResult<bool> {
         sequence::set_cursor(&self.pool, consumer, position).await
+    }
+
+    async fn list_rules(&self) -> StoreResult<Vec<crate::StoredRule>> {
+        alerting::list_rules(&self.pool).await
+    }
+
+    async fn get_rule(&self, id: &str) -> StoreResult<Option<crate::StoredRule>> {
+        alerting::get_rule(&self.pool, id).await
+    }
+
+    async fn put_rule(
+        &self,
+        id: &str,
+        definition: &serde_json::Value,
+    ) -> StoreResult<crate::StoredRule> {
+        alerting::put_rule(&self.pool, id, definition).await
+    }
+
+    async fn insert_rule_if_absent(
+        &self,
+        id: &str,
+        definition: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        alerting::insert_rule_if_absent(&self.pool, id, definition).await
+    }
+
+    async fn delete_rule(&self, id: &str) -> StoreResult<bool> {
+        alerting::delete_rule(&self.pool, id).await
+    }
+
+    async fn record_rule_matches(&self, matches: &[crate::RuleMatch]) -> StoreResult<()> {
+        alerting::record_rule_matches(&self.pool, matches).await
+    }
+
+    async fn rule_matches_in(
+        &self,
+        rule_id: &str,
+        group_key: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<(u64, Vec<String>)> {
+        alerting::rule_matches_in(&self.pool, rule_id, group_key, from, to, limit).await
+    }
+
+    async fn prune_rule_matches(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        alerting::prune_rule_matches(&self.pool, cutoff).await
+    }
+
+    async fn raise_alert(&self, alert: &crate::NewAlert) -> StoreResult<(crate::Alert, bool)> {
+        alerting::raise_alert(&self.pool, alert).await
+    }
+
+    async fn get_alert(&self, id: i64) -> StoreResult<Option<crate::Alert>> {
+        alerting::get_alert(&self.pool, id).await
+    }
+
+    async fn list_alerts(&self, query: &crate::AlertQuery) -> StoreResult<Vec<crate::Alert>> {
+        alerting::list_alerts(&self.pool, query).await
+    }
+
+    async fn update_alert(
+        &self,
+        id: i64,
+        status: &str,
+        by: &str,
+        note: Option<&str>,
+    ) -> StoreResult<Option<crate::Alert>> {
+        alerting::update_alert(&self.pool, id, status, by, note).await
+    }
+
+    async fn alert_counts(&self) -> StoreResult<Vec<crate::AlertCount>> {
+        alerting::alert_counts(&self.pool).await
+    }
+
+    async fn list_saved_searches(&self, owner: &str) -> StoreResult<Vec<crate::SavedSearch>> {
+        alerting::list_saved_searches(&self.pool, owner).await
+    }
+
+    async fn get_saved_search(&self, id: &str) -> StoreResult<Option<crate::SavedSearch>> {
+        alerting::get_saved_search(&self.pool, id).await
+    }
+
+    async fn put_saved_search(
+        &self,
+        search: &crate::SavedSearch,
+    ) -> StoreResult<crate::SavedSearch> {
+        alerting::put_saved_search(&self.pool, search).await
+    }
+
+    async fn delete_saved_search(&self, id: &str) -> StoreResult<bool> {
+        alerting::delete_saved_search(&self.pool, id).await
+    }
+
+    async fn enqueue_outbox(&self, items: &[crate::NewOutboxItem]) -> StoreResult<u64> {
+        alerting::enqueue_outbox(&self.pool, items).await
+    }
+
+    async fn due_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::OutboxItem>> {
+        alerting::due_outbox(&self.pool, now, limit).await
+    }
+
+    async fn outbox_delivered(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        alerting::outbox_delivered(&self.pool, id, at).await
+    }
+
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        alerting::outbox_failed(&self.pool, id, error, retry_at).await
+    }
+
+    async fn outbox_status(&self) -> StoreResult<Vec<crate::OutboxStatus>> {
+        alerting::outbox_status(&self.pool).await
     }
 }

@@ -2,6 +2,7 @@
 //! through it, in `BEGIN IMMEDIATE` transactions) and a pool of read-only readers.
 
 mod activity;
+mod alerting;
 mod body;
 mod query;
 mod sequence;
@@ -320,6 +321,127 @@ impl EventStore for SqliteStore {
         position: &crate::SequencePosition,
     ) -> StoreResult<bool> {
         sequence::set_cursor(&self.writer, consumer, position).await
+    }
+
+    async fn list_rules(&self) -> StoreResult<Vec<crate::StoredRule>> {
+        alerting::list_rules(&self.reader).await
+    }
+
+    async fn get_rule(&self, id: &str) -> StoreResult<Option<crate::StoredRule>> {
+        alerting::get_rule(&self.reader, id).await
+    }
+
+    async fn put_rule(
+        &self,
+        id: &str,
+        definition: &serde_json::Value,
+    ) -> StoreResult<crate::StoredRule> {
+        alerting::put_rule(&self.writer, id, definition).await
+    }
+
+    async fn insert_rule_if_absent(
+        &self,
+        id: &str,
+        definition: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        alerting::insert_rule_if_absent(&self.writer, id, definition).await
+    }
+
+    async fn delete_rule(&self, id: &str) -> StoreResult<bool> {
+        alerting::delete_rule(&self.writer, id).await
+    }
+
+    async fn record_rule_matches(&self, matches: &[crate::RuleMatch]) -> StoreResult<()> {
+        alerting::record_rule_matches(&self.writer, matches).await
+    }
+
+    async fn rule_matches_in(
+        &self,
+        rule_id: &str,
+        group_key: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<(u64, Vec<String>)> {
+        alerting::rule_matches_in(&self.reader, rule_id, group_key, from, to, limit).await
+    }
+
+    async fn prune_rule_matches(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        alerting::prune_rule_matches(&self.writer, cutoff).await
+    }
+
+    async fn raise_alert(&self, alert: &crate::NewAlert) -> StoreResult<(crate::Alert, bool)> {
+        alerting::raise_alert(&self.writer, alert).await
+    }
+
+    async fn get_alert(&self, id: i64) -> StoreResult<Option<crate::Alert>> {
+        alerting::get_alert(&self.reader, id).await
+    }
+
+    async fn list_alerts(&self, query: &crate::AlertQuery) -> StoreResult<Vec<crate::Alert>> {
+        alerting::list_alerts(&self.reader, query).await
+    }
+
+    async fn update_alert(
+        &self,
+        id: i64,
+        status: &str,
+        by: &str,
+        note: Option<&str>,
+    ) -> StoreResult<Option<crate::Alert>> {
+        alerting::update_alert(&self.writer, id, status, by, note).await
+    }
+
+    async fn alert_counts(&self) -> StoreResult<Vec<crate::AlertCount>> {
+        alerting::alert_counts(&self.reader).await
+    }
+
+    async fn list_saved_searches(&self, owner: &str) -> StoreResult<Vec<crate::SavedSearch>> {
+        alerting::list_saved_searches(&self.reader, owner).await
+    }
+
+    async fn get_saved_search(&self, id: &str) -> StoreResult<Option<crate::SavedSearch>> {
+        alerting::get_saved_search(&self.reader, id).await
+    }
+
+    async fn put_saved_search(
+        &self,
+        search: &crate::SavedSearch,
+    ) -> StoreResult<crate::SavedSearch> {
+        alerting::put_saved_search(&self.writer, search).await
+    }
+
+    async fn delete_saved_search(&self, id: &str) -> StoreResult<bool> {
+        alerting::delete_saved_search(&self.writer, id).await
+    }
+
+    async fn enqueue_outbox(&self, items: &[crate::NewOutboxItem]) -> StoreResult<u64> {
+        alerting::enqueue_outbox(&self.writer, items).await
+    }
+
+    async fn due_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::OutboxItem>> {
+        alerting::due_outbox(&self.reader, now, limit).await
+    }
+
+    async fn outbox_delivered(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        alerting::outbox_delivered(&self.writer, id, at).await
+    }
+
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        alerting::outbox_failed(&self.writer, id, error, retry_at).await
+    }
+
+    async fn outbox_status(&self) -> StoreResult<Vec<crate::OutboxStatus>> {
+        alerting::outbox_status(&self.reader).await
     }
 }
 
