@@ -32,9 +32,11 @@
 pub mod activity;
 pub mod alerting;
 mod codec;
+pub mod connect;
 mod in_flight;
 mod migrations;
 pub mod postgres;
+pub mod retry;
 mod rows;
 pub mod sequence;
 mod sql;
@@ -87,10 +89,14 @@ pub struct CachedName {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    // The cause is in the message, so it is not also a `source` (printed twice otherwise).
+    #[error("database error: {}", retry::describe(.0))]
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
+    /// The store could not be opened; the message names DATABASE_URL and the likely fix.
+    #[error("{0}")]
+    Connect(connect::ConnectError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("unsupported DATABASE_URL: {0}")]
@@ -103,6 +109,18 @@ pub enum StoreError {
     /// A [`SequencePosition`] this backend did not issue.
     #[error("not a sequence position of this store: {0}")]
     InvalidPosition(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Database(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self::Migrate(e)
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -372,11 +390,11 @@ pub trait EventStore: Send + Sync + 'static {
 /// (embedded; the file and its directory are created if missing), or `postgres://` /
 /// `postgresql://`. Applies migrations. In-memory SQLite is refused: every pooled connection
 /// would see its own empty database.
+///
+/// A PostgreSQL that is not up yet is waited for ([`connect::DEFAULT_STARTUP_TIMEOUT`]; see
+/// [`connect::open_with`]); failures are [`StoreError::Connect`], one line naming the cause.
 pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn EventStore>> {
-    match parse_url(database_url)? {
-        DatabaseUrl::Sqlite(path) => Ok(std::sync::Arc::new(SqliteStore::open(path).await?)),
-        DatabaseUrl::Postgres => Ok(std::sync::Arc::new(PgStore::connect(database_url).await?)),
-    }
+    connect::open_with(database_url, &connect::OpenOptions::default()).await
 }
 
 /// Which backend a `DATABASE_URL` selects.

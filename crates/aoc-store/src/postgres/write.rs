@@ -12,7 +12,7 @@ use aoc_domain::{Comment, Event};
 use super::encode::{Columns, PgEncoded, encode_all, pg_json, pg_text, time_text};
 use super::query::decode;
 use crate::codec;
-use crate::{InsertOutcome, StoreError, StoreResult};
+use crate::{InsertOutcome, StoreResult};
 
 /// Events per bulk statement.
 const BULK_ROWS: usize = 1000;
@@ -20,30 +20,17 @@ const BULK_ROWS: usize = 1000;
 const RETENTION_CHUNK: i64 = 10_000;
 /// PostgreSQL's unique_violation.
 const UNIQUE_VIOLATION: &str = "23505";
-const DEADLOCK_DETECTED: &str = "40P01";
-/// Tries per batch when it deadlocks with another batch in flight.
-const INSERT_ATTEMPTS: u32 = 3;
 
 pub(super) async fn insert_batch(pool: &PgPool, events: &[Event]) -> StoreResult<InsertOutcome> {
     if events.is_empty() {
         return Ok(InsertOutcome::default());
     }
     let encoded = encode_all(events)?;
-    let mut attempt = 1;
-    loop {
-        match insert_encoded(pool, &encoded).await {
-            // Two batches in flight that hold the same re-delivered records in a different
-            // order can each wait for the other's uncommitted row; PostgreSQL aborts one.
-            // Nothing of it was stored, so it runs again.
-            Err(StoreError::Database(sqlx::Error::Database(e)))
-                if e.code().as_deref() == Some(DEADLOCK_DETECTED) && attempt < INSERT_ATTEMPTS =>
-            {
-                attempt += 1;
-                tracing::debug!(attempt, "insert batch deadlocked with another; retrying");
-            }
-            other => return other,
-        }
-    }
+    // A batch is safe to run again: its rows dedupe on their keys. So a lost connection, a
+    // restart or a failover is waited out, and so is a deadlock (two batches in flight that
+    // hold the same re-delivered records in a different order can each wait for the other's
+    // uncommitted row; PostgreSQL aborts one, and nothing of it was stored).
+    crate::retry::idempotent("the insert batch", || insert_encoded(pool, &encoded)).await
 }
 
 /// One attempt at storing a batch, in one transaction.

@@ -22,7 +22,7 @@ use sqlx::sqlite::{
 
 use aoc_domain::{Comment, Event, EventQuery, FilterOptions, Page};
 
-use crate::{CachedName, EventStore, InsertOutcome, SourceHealth, StoreError, StoreResult};
+use crate::{CachedName, EventStore, InsertOutcome, SourceHealth, StoreResult};
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -90,11 +90,8 @@ impl SqliteStore {
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Database(sqlx::Error::Configuration(
-                    format!("cannot create directory {}: {e}", parent.display()).into(),
-                ))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| crate::connect::directory_error(parent, &e))?;
         }
         let base = SqliteConnectOptions::new()
             .filename(&path)
