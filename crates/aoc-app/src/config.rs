@@ -80,6 +80,8 @@ pub struct RateLimitSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: SecretUrl,
+    /// How long start-up waits for a PostgreSQL that is not up yet (zero: one attempt).
+    pub database_startup_timeout: Duration,
     pub bind_addr: SocketAddr,
     /// Reverse proxies whose forwarding headers are believed (TRUSTED_PROXIES): only a request
     /// whose TCP peer is one of them gets its client address from X-Forwarded-For / Forwarded.
@@ -359,6 +361,10 @@ impl Settings {
 
         Ok(Settings {
             database_url,
+            database_startup_timeout: Duration::from_secs(
+                env.number("DATABASE_STARTUP_TIMEOUT_SECONDS", 0u64, 86_400)?
+                    .unwrap_or(30),
+            ),
             bind_addr,
             trusted_proxies: env.nets("TRUSTED_PROXIES", "")?,
             m365,

@@ -20,6 +20,9 @@ use crate::privacy::Privacy;
 pub enum StartError {
     #[error("cannot open the database ({0}): {1}")]
     Store(String, aoc_store::StoreError),
+    /// Said in one line that already names DATABASE_URL and the likely fix.
+    #[error("cannot open the database: {0}")]
+    Connect(aoc_store::connect::ConnectError),
     #[error("MAPPINGS_FILE {0}: {1}")]
     Mappings(String, String),
 }
@@ -37,9 +40,15 @@ pub struct AppContext {
 impl AppContext {
     /// Open the store named by DATABASE_URL (migrating it) and wire the services.
     pub async fn open(settings: Settings) -> Result<Arc<Self>, StartError> {
-        let store = aoc_store::open(&settings.database_url)
+        let options = aoc_store::connect::OpenOptions {
+            startup_timeout: settings.database_startup_timeout,
+        };
+        let store = aoc_store::connect::open_with(&settings.database_url, &options)
             .await
-            .map_err(|e| StartError::Store(redact_url(&settings.database_url), e))?;
+            .map_err(|e| match e {
+                aoc_store::StoreError::Connect(c) => StartError::Connect(c),
+                e => StartError::Store(redact_url(&settings.database_url), e),
+            })?;
         Self::with_store(settings, store)
     }
 

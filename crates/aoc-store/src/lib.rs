@@ -36,6 +36,7 @@ pub mod connect;
 mod in_flight;
 mod migrations;
 pub mod postgres;
+mod readiness;
 pub mod retry;
 mod rows;
 pub mod sequence;
@@ -132,6 +133,12 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Cheap connectivity check for /health.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Migrations this build carries that the database has not applied: zero when the schema
+    /// is current (`/ready`). Stores without migrations have none.
+    async fn pending_migrations(&self) -> StoreResult<u64> {
+        Ok(0)
+    }
 
     /// Insert events, skipping any whose dedupe key or id is already stored (also within the
     /// batch). Atomic per call.

@@ -16,6 +16,9 @@ use serde_json::json;
 #[path = "conformance/activity.rs"]
 mod activity;
 use activity::*;
+#[path = "conformance/alerting.rs"]
+mod alerting;
+use alerting::*;
 #[path = "conformance/sequence.rs"]
 mod sequence;
 use sequence::*;
@@ -79,6 +82,18 @@ const CHECKS: &[Check] = checks![
     sequence_keeps_up_with_concurrent_writers,
     events_behind_counts_and_caps,
     consumer_cursors_only_move_forward,
+    rules_put_get_list_replace_delete,
+    rule_insert_if_absent_never_overwrites,
+    rule_matches_count_windows_per_group,
+    raise_alert_is_idempotent,
+    concurrent_raises_create_one_alert,
+    list_alerts_filters_alone_and_pages,
+    list_alerts_by_creation_time,
+    update_alert_records_who_and_why,
+    alert_counts_group_by_rule_severity_status,
+    saved_searches_visible_to_owner_and_shared,
+    outbox_dedupes_and_retries_when_due,
+    outbox_status_per_channel,
 ];
 
 /// Run every check on fresh stores from `make`, each in its own task so one failure does not

@@ -52,6 +52,11 @@ pub const SETTINGS: &[SettingInfo] = &[
         description: "where events are stored: sqlite://PATH or postgres://user:pass@host/db",
     },
     plain(
+        "DATABASE_STARTUP_TIMEOUT_SECONDS",
+        "30",
+        "how long start-up waits for a PostgreSQL that is not up yet (refusing, unreachable, starting up); 0 = fail at once",
+    ),
+    plain(
         "BIND_ADDR",
         "127.0.0.1:8000",
         "where `aoc serve` listens (HOST:PORT)",

@@ -96,6 +96,10 @@ impl EventStore for PgStore {
         Ok(())
     }
 
+    async fn pending_migrations(&self) -> StoreResult<u64> {
+        crate::readiness::pending_postgres(&self.pool).await
+    }
+
     async fn insert_batch(&self, events: &[Event]) -> StoreResult<InsertOutcome> {
         write::insert_batch(&self.pool, events).await
     }

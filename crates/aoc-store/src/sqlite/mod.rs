@@ -185,6 +185,10 @@ impl EventStore for SqliteStore {
         Ok(())
     }
 
+    async fn pending_migrations(&self) -> StoreResult<u64> {
+        crate::readiness::pending_sqlite(&self.reader).await
+    }
+
     async fn insert_batch(&self, events: &[Event]) -> StoreResult<InsertOutcome> {
         write::insert_batch(&self.writer, events).await
     }
