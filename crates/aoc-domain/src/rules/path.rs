@@ -128,7 +128,7 @@ fn decoded(s: &str, open: char) -> Option<Value> {
 fn walk(value: &Value, steps: &[Step], f: &mut dyn FnMut(&Value) -> bool) -> bool {
     let Some((step, rest)) = steps.split_first() else {
         return match value {
-            Value::Array(items) => items.iter().any(|item| f(item)),
+            Value::Array(items) => items.iter().any(&mut *f),
             other => f(other),
         };
     };
@@ -169,6 +169,8 @@ fn selected(step: &Step, item: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use serde_json::json;
 

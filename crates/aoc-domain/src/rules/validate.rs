@@ -238,7 +238,7 @@ fn validate_condition(c: &Condition, at: &str) -> Result<(), RuleError> {
                 return Err(RuleError::new(field, "must list at least one text"));
             }
             for (i, item) in items.iter().enumerate() {
-                if !item.as_str().is_some_and(|s| !s.trim().is_empty()) {
+                if item.as_str().is_none_or(|s| s.trim().is_empty()) {
                     return Err(RuleError::new(
                         format!("{field}[{i}]"),
                         "must be a non-empty string",
