@@ -3,6 +3,7 @@
 //! Graph does not promise an order within the filtered range, so the watermark moves to the
 //! end of the range only once every page is stored.
 
+use aoc_store::retry;
 use chrono::{TimeDelta, Utc};
 use futures::{StreamExt, stream::BoxStream};
 
@@ -21,9 +22,8 @@ pub(super) async fn run(
     window: TimeDelta,
 ) -> Result<(), SourceError> {
     let key = source.as_str();
-    let watermark = sink
-        .store()
-        .get_watermark(key)
+    // Reads and sets of a watermark are safe to repeat: a database restart is waited out.
+    let watermark = retry::idempotent("reading the watermark", || sink.store().get_watermark(key))
         .await
         .map_err(SourceError::ReadWatermark)?;
     let to = Utc::now();
@@ -50,10 +50,11 @@ pub(super) async fn run(
     // What was read is stored even when paging failed part-way (the watermark stays put).
     sink.flush().await?;
     paged?;
-    sink.store()
-        .set_watermark(key, to)
-        .await
-        .map_err(SourceError::SaveWatermark)?;
+    retry::idempotent("saving the watermark", || {
+        sink.store().set_watermark(key, to)
+    })
+    .await
+    .map_err(SourceError::SaveWatermark)?;
     sink.watermark_moved(to);
     Ok(())
 }

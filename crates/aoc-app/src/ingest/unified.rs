@@ -4,6 +4,7 @@
 //! listed windows only when every listed blob was stored. Blobs that failed to download are
 //! listed again by the next run (the overlap and dedupe make that safe).
 
+use aoc_store::retry;
 use chrono::{TimeDelta, Utc};
 
 use aoc_domain::RecordKind;
@@ -48,9 +49,8 @@ async fn content_type_run(
     window: TimeDelta,
 ) -> Result<(), SourceError> {
     let key = format!("unified:{content_type}");
-    let watermark = sink
-        .store()
-        .get_watermark(&key)
+    // Reads and sets of a watermark are safe to repeat: a database restart is waited out.
+    let watermark = retry::idempotent("reading the watermark", || sink.store().get_watermark(&key))
         .await
         .map_err(SourceError::ReadWatermark)?;
     let now = Utc::now();
@@ -104,10 +104,11 @@ async fn content_type_run(
         });
     }
     if let Some(until) = listing.plan.covered_until() {
-        sink.store()
-            .set_watermark(&key, until)
-            .await
-            .map_err(SourceError::SaveWatermark)?;
+        retry::idempotent("saving the watermark", || {
+            sink.store().set_watermark(&key, until)
+        })
+        .await
+        .map_err(SourceError::SaveWatermark)?;
         sink.watermark_moved(until);
     }
     Ok(())
