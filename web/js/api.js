@@ -43,7 +43,7 @@ export function toQuery(params) {
   return s ? `?${s}` : '';
 }
 
-async function request(method, path, { body, signal } = {}) {
+async function request(method, path, { body, signal, quiet = false } = {}) {
   const headers = { Accept: 'application/json', ...(await authHeaders()) };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
@@ -69,7 +69,9 @@ async function request(method, path, { body, signal } = {}) {
     }
   }
   if (!res.ok) {
-    if (res.status === 401 || res.status === 403) authErrorHandler(res.status);
+    // Background checks (the alert badge) stay quiet: a role that may not read alerts must not
+    // put the whole page behind the "no access" panel.
+    if ((res.status === 401 || res.status === 403) && !quiet) authErrorHandler(res.status);
     const message = data && typeof data.error === 'string' && data.error
       ? data.error
       : `${res.status} ${res.statusText || 'error'}`;
@@ -97,6 +99,24 @@ export const api = {
   features: () => request('GET', '/api/config/features'),
   authConfig: () => request('GET', '/api/config/auth'),
   version: () => request('GET', '/api/version'),
+
+  alertSummary: ({ signal } = {}) => request('GET', '/api/alerts/summary', { signal, quiet: true }),
+  alerts: (filters, { limit, cursor, signal } = {}) =>
+    request('GET', `/api/alerts${toQuery({ ...filters, limit, cursor })}`, { signal }),
+  alert: (id, { signal } = {}) => request('GET', `/api/alerts/${enc(id)}`, { signal }),
+  updateAlert: (id, status, note) => request('PATCH', `/api/alerts/${enc(id)}`, { body: note ? { status, note } : { status } }),
+
+  rules: ({ signal } = {}) => request('GET', '/api/rules', { signal }),
+  rule: (id, { signal } = {}) => request('GET', `/api/rules/${enc(id)}`, { signal }),
+  createRule: (rule) => request('POST', '/api/rules', { body: rule }),
+  updateRule: (id, fields) => request('PUT', `/api/rules/${enc(id)}`, { body: fields }),
+  deleteRule: (id) => request('DELETE', `/api/rules/${enc(id)}`),
+  testRule: (rule, days, { signal } = {}) => request('POST', '/api/rules/test', { body: { rule, days }, signal }),
+
+  savedSearches: () => request('GET', '/api/saved-searches'),
+  saveSearch: (name, filters, shared) => request('POST', '/api/saved-searches', { body: { name, filters, shared } }),
+  deleteSavedSearch: (id) => request('DELETE', `/api/saved-searches/${enc(id)}`),
+  ruleFromSearch: (id, severity) => request('POST', `/api/saved-searches/${enc(id)}/rule`, { body: { severity } }),
 };
 
 /** The streaming export URL of the current view (a plain link: the browser downloads it). */

@@ -11,6 +11,8 @@ import { SourceHealth } from './health.js';
 import { installKeyboard } from './keyboard.js';
 import { initAuth } from './auth.js';
 import { h, formatNumber, localZoneName } from './format.js';
+import { go, onRouteChange, parseRoute, routeHref } from './router.js';
+import { AlertBadge } from './badge.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -26,6 +28,16 @@ const state = {
   typingEntry: false, // the current history entry came from typing in the search box
   measuring: false, // a list render is being timed (see table.onRendered)
   loadingMore: false,
+  route: null, // {name, arg}: the event list, or the alerts / rules view in the fragment
+  listStale: false, // the filters changed while another view was on screen
+};
+
+// The alerts and rules views and saved searches are loaded on first use, so the event list's
+// first load carries none of them.
+const lazy = {
+  alerts: () => import('./alerts.js'),
+  rules: () => import('./rules.js'),
+  saved: () => import('./saved.js'),
 };
 
 const listRoot = $('#list');
@@ -62,6 +74,15 @@ const panel = new EventPanel($('#panel'), {
   },
   onClose: () => closeEvent(),
 });
+const badge = new AlertBadge($('#alerts-link'), $('#alert-badge'));
+const viewRoot = $('#view');
+// What the alerts and rules views may ask of the page.
+const viewContext = {
+  openEvent: (ev) => panel.show(ev),
+  refreshBadge: () => badge.refresh(),
+  go,
+};
+let savedSearches = null;
 const filterBar = new FilterBar($('#filters'), {
   onChange: (patch, opts) => navigate(patch, opts),
   onClear: () => navigate({ service: '', operation: '', result: '', actor: '', search: '', range: '', start: '', end: '' }),
@@ -76,16 +97,23 @@ const health = new SourceHealth($('#health'), {
 installKeyboard({
   focusSearch: () => filterBar.focusSearch(),
   move: async (delta) => {
+    if (state.route?.name !== 'events') return;
     // Moving down from the last loaded row loads the next page first.
     if (delta > 0 && table.selected === table.length - 1 && state.nextCursor) await loadMore();
     const id = table.move(delta);
     if (id && panel.isOpen) openEvent(id);
   },
   open: () => {
+    if (state.route?.name !== 'events') return;
     const id = table.selectedId() || table.move(1);
     if (id) openEvent(id);
   },
   escape: () => {
+    if (savedSearches?.isOpen) {
+      savedSearches.setOpen(false);
+      $('#saved-toggle').focus();
+      return true;
+    }
     if (health.isOpen) {
       health.setOpen(false);
       return true;
@@ -102,7 +130,75 @@ moreButton.addEventListener('click', () => loadMore());
 window.addEventListener('popstate', () => {
   state.typingEntry = false;
   show(currentView());
+  syncRoute(parseRoute());
 });
+onRouteChange((route) => syncRoute(route));
+// "Events" drops the fragment: a plain link to the same path would reload the page.
+$('.views a[data-route="events"]').addEventListener('click', (e) => {
+  if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+  e.preventDefault();
+  go('events');
+});
+$('#saved-toggle').addEventListener('click', async () => {
+  if (!savedSearches) {
+    const { SavedSearches } = await lazy.saved();
+    savedSearches ??= new SavedSearches($('#saved-popover'), $('#saved-toggle'), {
+      getFilters: () => apiFilters(state.view),
+      quickRange: () => state.view.range,
+      apply: (filters) => navigate({
+        service: filters.service || '',
+        operation: filters.operation || '',
+        result: filters.result || '',
+        actor: filters.actor || '',
+        search: filters.search || '',
+        range: '',
+        start: filters.start || '',
+        end: filters.end || '',
+      }),
+      go,
+    });
+  }
+  savedSearches.setOpen(!savedSearches.isOpen);
+});
+
+/** Show the view a route names: the event list, or the alerts / rules view. */
+async function syncRoute(route) {
+  const prev = state.route;
+  const key = `${route.name}/${route.arg}`;
+  if (prev && `${prev.name}/${prev.arg}` === key) return;
+  state.route = route;
+  const onEvents = route.name === 'events';
+  document.body.dataset.route = route.name;
+  for (const el of document.querySelectorAll('.events-view')) el.hidden = !onEvents;
+  viewRoot.hidden = onEvents;
+  for (const a of document.querySelectorAll('.views a[data-route]')) {
+    if (a.dataset.route === route.name) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+    if (a.dataset.route !== 'events') a.href = routeHref(a.dataset.route);
+  }
+  if (onEvents) {
+    document.title = 'AOC · who changed what, when?';
+    if (state.listStale) {
+      state.listStale = false;
+      loadList(state.view);
+    }
+    if (prev && prev.name !== 'events') {
+      panel.close();
+      syncPanel(state.view);
+    }
+    return;
+  }
+  if (savedSearches?.isOpen) savedSearches.setOpen(false);
+  if (prev?.name !== route.name && panel.isOpen) panel.close();
+  try {
+    const mod = await lazy[route.name]();
+    if (state.route !== route) return; // another switch happened while the module loaded
+    mod.render(viewRoot, route.arg, viewContext);
+  } catch (err) {
+    if (state.route !== route) return;
+    viewRoot.replaceChildren(h('p', { className: 'state state-error', attrs: { role: 'alert' } }, `Could not load this view: ${err.message}`));
+  }
+}
 
 /** Change the view: a new history entry, except while someone keeps typing a search. */
 function navigate(patch, { typing = false } = {}) {
@@ -110,14 +206,19 @@ function navigate(patch, { typing = false } = {}) {
   commitView(view, { replace: typing && state.typingEntry });
   state.typingEntry = typing;
   show(view);
+  syncRoute(parseRoute());
 }
 
 function show(view) {
   const prev = state.view;
   state.view = view;
   filterBar.sync(view);
-  if (!prev || !sameFilters(prev, view)) loadList(view);
-  syncPanel(view);
+  if (!prev || !sameFilters(prev, view)) {
+    // The list is loaded when it is next on screen, not behind the alerts or rules.
+    if (!state.route || state.route.name === 'events') loadList(view);
+    else state.listStale = true;
+  }
+  if (!state.route || state.route.name === 'events') syncPanel(view);
 }
 
 function syncPanel(view) {
@@ -296,7 +397,9 @@ $('#events th').title = `Local time (${localZoneName()}); hover a time for UTC`;
 // With sign-in on, nothing is loaded until someone is signed in (auth.js shows the panel).
 const auth = await initAuth();
 if (!auth.enabled || auth.signedIn) {
+  syncRoute(parseRoute());
   show(currentView());
+  badge.start();
   loadFilterOptions();
   health.refresh();
   loadServerInfo();

@@ -80,8 +80,11 @@ export function currentView() {
  * row a person looked at.
  */
 export function commitView(view, { replace = false } = {}) {
-  const url = `${window.location.pathname}${serializeView(view)}`;
-  const now = `${window.location.pathname}${window.location.search}`;
+  // A new view of the list leaves the alerts or rules (the fragment); opening or closing an
+  // event over them (a replace) stays where it is.
+  const hash = replace ? window.location.hash : '';
+  const url = `${window.location.pathname}${serializeView(view)}${hash}`;
+  const now = `${window.location.pathname}${window.location.search}${window.location.hash}`;
   if (url === now) return;
   if (replace) window.history.replaceState(null, '', url);
   else window.history.pushState(null, '', url);
