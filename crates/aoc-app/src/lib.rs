@@ -5,11 +5,13 @@ pub mod activity;
 pub mod caller;
 pub mod config;
 pub mod consumer;
+pub mod egress;
 pub mod error;
 pub mod events;
 pub mod export;
 pub mod import;
 pub mod keyvault;
+pub mod notify;
 pub mod privacy;
 
 /// Types the services return, so front doors need not depend on the store.
