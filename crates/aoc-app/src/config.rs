@@ -102,6 +102,28 @@ pub struct Settings {
     pub ai_features_enabled: bool,
     /// Send Strict-Transport-Security (set when served behind https).
     pub hsts: bool,
+    pub alerts: AlertSettings,
+    /// EGRESS_ALLOW_PRIVATE as written: the private hosts and networks outbound calls (alert
+    /// notifications, SIEM, LLM) may reach; parsed by `egress` when the context is built.
+    pub egress_allow_private: String,
+}
+
+/// Alert rules and their notifications (ALERTS_*, ALERT_*).
+#[derive(Debug, Clone, Default)]
+pub struct AlertSettings {
+    pub enabled: bool,
+    /// Evaluate events loaded by `aoc import` too (old records raise alerts dated in the past).
+    pub on_import: bool,
+    /// Lowercase domains that count as the organisation's own (mail forwarding detections).
+    pub internal_domains: Vec<String>,
+    /// Notification webhooks; these URLs carry their receivers' tokens, so they are secrets.
+    pub webhook_url: Option<SecretString>,
+    pub teams_webhook_url: Option<SecretString>,
+    pub slack_webhook_url: Option<SecretString>,
+    /// ALERT_ALLOWED_DOMAINS as written (wildcards allowed); empty = any public host.
+    pub allowed_domains: String,
+    /// low, medium, high or critical: alerts below it are not sent.
+    pub notify_min_severity: String,
 }
 
 /// Largest secret file read: secrets are short, and a path pointing at something else (a
@@ -400,6 +422,32 @@ impl Settings {
             mappings_file: env.get("MAPPINGS_FILE")?,
             ai_features_enabled: env.bool("AI_FEATURES_ENABLED", false)?,
             hsts: env.bool("HSTS_ENABLED", false)?,
+            alerts: AlertSettings {
+                enabled: env.bool("ALERTS_ENABLED", false)?,
+                on_import: env.bool("ALERTS_ON_IMPORT", false)?,
+                internal_domains: env
+                    .list("ALERTS_INTERNAL_DOMAINS")?
+                    .into_iter()
+                    .map(|d| d.trim_start_matches('@').to_ascii_lowercase())
+                    .collect(),
+                webhook_url: env.get("ALERT_WEBHOOK_URL")?.map(SecretString::from),
+                teams_webhook_url: env.get("ALERT_TEAMS_WEBHOOK_URL")?.map(SecretString::from),
+                slack_webhook_url: env.get("ALERT_SLACK_WEBHOOK_URL")?.map(SecretString::from),
+                allowed_domains: env.string("ALERT_ALLOWED_DOMAINS", "")?,
+                notify_min_severity: {
+                    let v = env
+                        .string("ALERT_NOTIFY_MIN_SEVERITY", "low")?
+                        .to_ascii_lowercase();
+                    if !["low", "medium", "high", "critical"].contains(&v.as_str()) {
+                        return Err(ConfigError {
+                            var: "ALERT_NOTIFY_MIN_SEVERITY",
+                            message: format!("expected low, medium, high or critical, got '{v}'"),
+                        });
+                    }
+                    v
+                },
+            },
+            egress_allow_private: env.string("EGRESS_ALLOW_PRIVATE", "")?,
         })
     }
 }

@@ -9,6 +9,10 @@ use aoc_domain::{Mappings, Normalizer};
 use aoc_store::EventStore;
 
 use crate::activity::{ACTION_IMPORT, ActivityLog};
+use crate::alerting::{
+    AlertService, RuleEvaluator, RuleService, RuleTest, RuleTestResult, SavedSearchService,
+    backtest,
+};
 use crate::caller::Caller;
 use crate::config::{Settings, redact_url};
 use crate::events::EventService;
@@ -34,6 +38,9 @@ pub struct AppContext {
     pub normalizer: Arc<Normalizer>,
     /// The ingest pipeline; fetches report "not configured" when M365 settings are absent.
     pub ingest: Arc<Ingest>,
+    pub rules: RuleService,
+    pub alerts: AlertService,
+    pub saved_searches: SavedSearchService,
     store: Arc<dyn EventStore>,
 }
 
@@ -75,12 +82,18 @@ impl AppContext {
             activity.clone(),
             settings.m365.clone(),
         ));
+        let rules = RuleService::new(store.clone(), activity.clone());
+        let alerts = AlertService::new(store.clone(), events.clone(), activity.clone());
+        let saved_searches = SavedSearchService::new(store.clone(), rules.clone());
         Ok(Arc::new(Self {
             settings,
             events,
             activity,
             normalizer,
             ingest,
+            rules,
+            alerts,
+            saved_searches,
             store,
         }))
     }
@@ -89,6 +102,53 @@ impl AppContext {
     /// serve readers (HTTP, MCP) use the services, which apply privacy and record activity.
     pub fn store(&self) -> &Arc<dyn EventStore> {
         &self.store
+    }
+
+    /// The rule evaluator (a consumer of the stored events) with the built-in pack seeded; None
+    /// when ALERTS_ENABLED is off.
+    pub async fn rule_evaluator(&self) -> Result<Option<RuleEvaluator>, crate::AppError> {
+        if !self.settings.alerts.enabled {
+            return Ok(None);
+        }
+        let added = self.rules.seed_builtin().await?;
+        if added > 0 {
+            tracing::info!(added, "built-in alert rules stored");
+        }
+        Ok(Some(RuleEvaluator::new(
+            self.store.clone(),
+            self.rules.clone(),
+            self.settings.alerts.internal_domains.clone(),
+            self.settings.alerts.on_import,
+            None,
+        )))
+    }
+
+    /// How far the rule evaluator is behind the stored events (counted up to 1,000,000).
+    pub async fn alert_evaluation_lag(
+        &self,
+    ) -> Result<crate::consumer::ConsumerLag, crate::AppError> {
+        Ok(crate::consumer::lag(
+            self.store.as_ref(),
+            crate::alerting::EVALUATOR_NAME,
+            1_000_000,
+        )
+        .await?)
+    }
+
+    /// `POST /api/rules/test`: what a rule would have raised over recent events.
+    pub async fn test_rule(
+        &self,
+        test: &RuleTest,
+        caller: &Caller,
+    ) -> Result<RuleTestResult, crate::AppError> {
+        backtest::run(
+            &self.store,
+            &self.events,
+            &self.settings.alerts.internal_domains,
+            test,
+            caller,
+        )
+        .await
     }
 
     /// "sqlite" or "postgres".

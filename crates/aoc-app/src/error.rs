@@ -6,6 +6,9 @@ pub enum AppError {
     /// The caller's input is wrong (400).
     #[error("{0}")]
     BadRequest(String),
+    /// The caller may see it but not change it (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// No such thing, or the caller may not see it (404).
     #[error("{0}")]
     NotFound(String),

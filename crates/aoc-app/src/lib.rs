@@ -2,6 +2,7 @@
 //! door (REST, web UI, MCP, CLI) calls.
 
 pub mod activity;
+pub mod alerting;
 pub mod caller;
 pub mod config;
 pub mod consumer;

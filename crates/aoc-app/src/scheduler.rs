@@ -1,5 +1,5 @@
-//! Background work: periodic fetch (ENABLE_PERIODIC_FETCH / FETCH_INTERVAL_MINUTES) and the
-//! retention purge (RETENTION_DAYS).
+//! Background work: periodic fetch (ENABLE_PERIODIC_FETCH / FETCH_INTERVAL_MINUTES), the
+//! retention purge (RETENTION_DAYS) and alert rule evaluation (ALERTS_ENABLED).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,10 +8,19 @@ use chrono::Utc;
 use tokio::task::JoinHandle;
 
 use crate::caller::Caller;
+use crate::consumer::{self, RunOptions};
 use crate::context::AppContext;
 use crate::ingest::FetchRequest;
 
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Threshold rules count matches over at most a week (the longest window a rule may have), so
+/// older matches are dropped.
+const RULE_MATCHES_KEPT: chrono::Duration = chrono::Duration::days(8);
+
+/// The evaluator looks for new events this often when idle: an alert is raised within seconds
+/// of the fetch that stored its event.
+const EVALUATE_IDLE: Duration = Duration::from_secs(2);
 
 /// Handles of the background tasks; abort them on shutdown.
 pub struct Background(Vec<JoinHandle<()>>);
@@ -70,5 +79,52 @@ pub fn start(ctx: Arc<AppContext>) -> Background {
             }
         }));
     }
+    if ctx.settings.alerts.enabled {
+        tasks.push(tokio::spawn(evaluate_rules(ctx.clone())));
+    }
     Background(tasks)
+}
+
+async fn evaluate_rules(ctx: Arc<AppContext>) {
+    let evaluator = loop {
+        match ctx.rule_evaluator().await {
+            Ok(Some(e)) => break e,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "alert rules could not be loaded; retrying in 30 s");
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+        }
+    };
+    tracing::info!("alert rule evaluation running");
+    let store = ctx.store().clone();
+    let prune = {
+        let store = store.clone();
+        async move {
+            let mut tick = tokio::time::interval(RETENTION_EVERY);
+            loop {
+                tick.tick().await;
+                if let Err(e) = store
+                    .prune_rule_matches(Utc::now() - RULE_MATCHES_KEPT)
+                    .await
+                {
+                    tracing::warn!(error = %e, "pruning old rule matches failed");
+                }
+            }
+        }
+    };
+    let options = RunOptions {
+        batch: 1000,
+        idle: EVALUATE_IDLE,
+        retry: Duration::from_secs(10),
+    };
+    tokio::join!(
+        consumer::run_until(
+            store.as_ref(),
+            &evaluator,
+            options,
+            std::future::pending::<()>()
+        ),
+        prune
+    );
 }

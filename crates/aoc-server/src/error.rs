@@ -57,6 +57,7 @@ impl From<AppError> for ApiError {
         match e {
             AppError::BadRequest(m) => Self::bad_request(m),
             AppError::NotFound(m) => Self::not_found(m),
+            AppError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, m),
             AppError::Unavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, m),
             // The detail goes to the log, not to the client.
             AppError::Store(err) if err.is_transient() => {

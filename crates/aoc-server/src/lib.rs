@@ -107,6 +107,7 @@ macro_rules! api_routes {
         fn api_router(options: &ServerOptions) -> OpenApiRouter<Arc<AppContext>> {
             OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
                 .routes(routes!(routes::health::health).layer(timeout_for("/health", options)))
+                .routes(routes!(routes::health::ready).layer(timeout_for("/ready", options)))
                 $(.routes(routes!($handler).layer(timeout_for($path, options))))*
         }
     };
@@ -128,6 +129,21 @@ api_routes! {
     POST "/api/webhooks/graph" => routes::webhooks::graph,
     GET "/api/config/features" => routes::config::features,
     GET "/api/config/auth" => routes::config::auth,
+    GET "/api/rules" => routes::alerting::list_rules,
+    POST "/api/rules" => routes::alerting::create_rule,
+    POST "/api/rules/test" => routes::alerting::test_rule,
+    GET "/api/rules/{id}" => routes::alerting::get_rule,
+    PUT "/api/rules/{id}" => routes::alerting::update_rule,
+    DELETE "/api/rules/{id}" => routes::alerting::delete_rule,
+    GET "/api/alerts" => routes::alerting::list_alerts,
+    GET "/api/alerts/summary" => routes::alerting::alert_summary,
+    GET "/api/alerts/{id}" => routes::alerting::get_alert,
+    PATCH "/api/alerts/{id}" => routes::alerting::update_alert,
+    GET "/api/saved-searches" => routes::alerting::list_saved,
+    POST "/api/saved-searches" => routes::alerting::create_saved,
+    PUT "/api/saved-searches/{id}" => routes::alerting::update_saved,
+    DELETE "/api/saved-searches/{id}" => routes::alerting::delete_saved,
+    POST "/api/saved-searches/{id}/rule" => routes::alerting::saved_to_rule,
 }
 
 /// The OpenAPI document of the routes [`try_router`] serves, for these settings.

@@ -41,6 +41,14 @@ pub mod names {
     pub const SOURCE_FAILING: &str = "aoc_source_failing";
     /// Gauge {source}: Unix time of the source's last successful fetch.
     pub const SOURCE_LAST_SUCCESS: &str = "aoc_source_last_success_timestamp_seconds";
+    /// Counter {rule, severity}: alerts raised (recorded by aoc-app's rule evaluator).
+    pub const ALERTS_RAISED: &str = aoc_app::alerting::metric_names::ALERTS_RAISED;
+    /// Counter: events the rule evaluator looked at.
+    pub const ALERT_EVENTS_EVALUATED: &str = aoc_app::alerting::metric_names::EVENTS_EVALUATED;
+    /// Gauge {severity}: open alerts.
+    pub const ALERTS_OPEN: &str = "aoc_alerts_open";
+    /// Gauge: stored events the rule evaluator has not looked at yet (counted up to 1,000,000).
+    pub const ALERT_EVALUATION_LAG: &str = "aoc_alert_evaluation_lag_events";
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -102,6 +110,16 @@ fn describe() {
     describe_gauge!(
         names::SOURCE_LAST_SUCCESS,
         "Unix time of the last successful fetch, by source"
+    );
+    describe_counter!(names::ALERTS_RAISED, "alerts raised, by rule and severity");
+    describe_counter!(
+        names::ALERT_EVENTS_EVALUATED,
+        "events the alert rule evaluator looked at"
+    );
+    describe_gauge!(names::ALERTS_OPEN, "open alerts, by severity");
+    describe_gauge!(
+        names::ALERT_EVALUATION_LAG,
+        "stored events not yet evaluated by the alert rules"
     );
     for source in aoc_domain::Source::FETCHED.map(aoc_domain::Source::as_str) {
         metrics::counter!(names::FETCH_RECORDS, "source" => source).absolute(0);
@@ -166,8 +184,22 @@ pub async fn scrape(State(state): State<Arc<MetricsState>>, req: Request) -> Res
     res
 }
 
-/// Store size and per-source fetch health, read at scrape time.
+/// Store size, per-source fetch health and alerting, read at scrape time.
 async fn record_store_gauges(ctx: &AppContext) {
+    if ctx.settings.alerts.enabled {
+        if let Ok(Ok(summary)) =
+            tokio::time::timeout(Duration::from_secs(5), ctx.alerts.summary()).await
+        {
+            for (severity, n) in summary.open_by_severity {
+                metrics::gauge!(names::ALERTS_OPEN, "severity" => severity).set(n as f64);
+            }
+        }
+        if let Ok(Ok(lag)) =
+            tokio::time::timeout(Duration::from_secs(5), ctx.alert_evaluation_lag()).await
+        {
+            metrics::gauge!(names::ALERT_EVALUATION_LAG).set(lag.events_behind as f64);
+        }
+    }
     match tokio::time::timeout(Duration::from_secs(5), ctx.events.total()).await {
         Ok(Ok(n)) => metrics::gauge!(names::STORE_EVENTS).set(n as f64),
         Ok(Err(e)) => tracing::warn!(error = %e, "metrics: cannot count events"),

@@ -36,6 +36,7 @@ use crate::error::ErrorBody;
     tags(
         (name = "events", description = "Search, read, tag, comment on and export audit events"),
         (name = "ingest", description = "Fetching from Microsoft 365"),
+        (name = "alerts", description = "Alert rules, the alerts they raise, and saved searches"),
         (name = "config", description = "What the web UI needs to know"),
         (name = "operations", description = "Health, version, metrics and the activity log")
     )
@@ -352,6 +353,7 @@ mod tests {
             .map(|(m, p)| (m.to_string(), p.to_string()))
             .collect();
         served.insert(("GET".into(), "/health".into()));
+        served.insert(("GET".into(), "/ready".into()));
         served.insert(("GET".into(), "/metrics".into()));
         assert_eq!(documented, served);
     }

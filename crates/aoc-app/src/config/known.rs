@@ -213,6 +213,46 @@ pub const SETTINGS: &[SettingInfo] = &[
         "false",
         "send Strict-Transport-Security (when served behind https)",
     ),
+    // Alert rules and notifications
+    plain(
+        "ALERTS_ENABLED",
+        "false",
+        "evaluate alert rules (the built-in pack and your own) on every stored event",
+    ),
+    plain(
+        "ALERTS_ON_IMPORT",
+        "false",
+        "evaluate events loaded by `aoc import` too",
+    ),
+    plain(
+        "ALERTS_INTERNAL_DOMAINS",
+        "",
+        "the organisation's mail domains (comma-separated); forwarding elsewhere is external",
+    ),
+    secret("ALERT_WEBHOOK_URL", "send alerts as JSON to this webhook"),
+    secret(
+        "ALERT_TEAMS_WEBHOOK_URL",
+        "send alerts to Microsoft Teams (Workflows or incoming webhook URL)",
+    ),
+    secret(
+        "ALERT_SLACK_WEBHOOK_URL",
+        "send alerts to Slack (incoming webhook URL)",
+    ),
+    plain(
+        "ALERT_ALLOWED_DOMAINS",
+        "",
+        "hosts alert webhooks may point at (comma-separated, *.example.com wildcards; unset: any public host)",
+    ),
+    plain(
+        "ALERT_NOTIFY_MIN_SEVERITY",
+        "low",
+        "send alerts of this severity and above (low, medium, high, critical)",
+    ),
+    plain(
+        "EGRESS_ALLOW_PRIVATE",
+        "",
+        "private hosts or CIDRs outbound calls may reach (e.g. 127.0.0.1,10.0.0.0/8); plain http is allowed to these only",
+    ),
     plain("AI_FEATURES_ENABLED", "false", "natural-language features"),
     secret(
         "LLM_API_KEY",

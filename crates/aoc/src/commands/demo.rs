@@ -56,6 +56,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "Audit.AzureActiveDirectory,Audit.Exchange,Audit.SharePoint,Audit.General".into(),
         );
     }
+    // The demo shows alerts: the simulated tenant plants the built-in detections' positives.
+    if std::env::var("ALERTS_ENABLED").is_err() {
+        overrides.insert("ALERTS_ENABLED".into(), "true".into());
+    }
     if std::env::var("FETCH_INTERVAL_MINUTES").is_err() {
         overrides.insert("FETCH_INTERVAL_MINUTES".into(), "5".into());
     }

@@ -1,0 +1,328 @@
+//! Rule evaluation as a consumer of the stored event sequence.
+//!
+//! Exactly-once alerts come from two things together: the consumer hands every stored event
+//! over at least once (its cursor moves only after a batch was handled), and every alert has a
+//! dedupe key the store keeps unique, so handling an event again finds its alert already there.
+//! Keys: `event:{rule}:{event id}` for single-event rules, `window:{rule}:{group}:{bucket}` for
+//! suppressed and threshold rules, where the bucket is a function of the events alone, never of
+//! when evaluation ran.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use aoc_domain::rules::{CompiledRule, MatchContext};
+use aoc_domain::{Event, Source};
+use aoc_store::{AlertQuery, EventStore, NewAlert, RuleMatch};
+
+use super::metric_names;
+use super::rules::RuleService;
+use crate::consumer::Consumer;
+use crate::error::AppError;
+
+/// A threshold rule and one event it matched.
+type RuleAndEvent<'e> = (Arc<CompiledRule>, &'e Event);
+
+/// The evaluator's consumer name (its cursor in the store).
+pub const EVALUATOR_NAME: &str = "alert-rules";
+
+/// Called with every alert the evaluator raised or found raised (notifications enqueue
+/// idempotently, so a re-delivered alert is harmless).
+#[async_trait]
+pub trait AlertSink: Send + Sync {
+    async fn alert(&self, alert: &aoc_store::Alert) -> Result<(), AppError>;
+}
+
+pub struct RuleEvaluator {
+    store: Arc<dyn EventStore>,
+    rules: RuleService,
+    context: MatchContext,
+    on_import: bool,
+    sink: Option<Arc<dyn AlertSink>>,
+}
+
+impl RuleEvaluator {
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        rules: RuleService,
+        internal_domains: Vec<String>,
+        on_import: bool,
+        sink: Option<Arc<dyn AlertSink>>,
+    ) -> Self {
+        Self {
+            store,
+            rules,
+            context: MatchContext { internal_domains },
+            on_import,
+            sink,
+        }
+    }
+
+    async fn raise(&self, alert: NewAlert) -> Result<(), AppError> {
+        let (stored, created) = self.store.raise_alert(&alert).await?;
+        if created {
+            metrics::counter!(
+                metric_names::ALERTS_RAISED,
+                "rule" => stored.rule_id.clone(),
+                "severity" => stored.severity.clone()
+            )
+            .increment(1);
+            tracing::info!(
+                alert = stored.id,
+                rule = %stored.rule_id,
+                severity = %stored.severity,
+                summary = %stored.summary,
+                "alert raised"
+            );
+        }
+        if let Some(sink) = &self.sink {
+            sink.alert(&stored).await?;
+        }
+        Ok(())
+    }
+
+    /// Single-event rules: one alert per event, or per (actor, window) when suppressed.
+    async fn single(&self, rule: &CompiledRule, event: &Event) -> Result<(), AppError> {
+        let r = rule.rule();
+        let (dedupe_key, group_key) = match r.suppress_minutes.filter(|m| *m > 0) {
+            Some(minutes) => {
+                let group = actor_group(event);
+                let bucket = bucket(event.timestamp, minutes);
+                (format!("window:{}:{group}:{bucket}", r.id), Some(group))
+            }
+            None => (format!("event:{}:{}", r.id, event.id), None),
+        };
+        self.raise(NewAlert {
+            rule_id: r.id.clone(),
+            rule_name: r.name.clone(),
+            severity: r.severity.as_str().to_string(),
+            dedupe_key,
+            group_key,
+            first_seen: event.timestamp,
+            last_seen: event.timestamp,
+            event_ids: vec![event.id.clone()],
+            services: vec![event.service.clone()],
+            summary: summary_of(event),
+        })
+        .await
+    }
+
+    /// Threshold rules: record the matches, then for each matched event ask whether the window
+    /// ending at it holds enough; the first event that crosses raises the alert, later ones in
+    /// the same suppression window find it.
+    async fn thresholds(
+        &self,
+        matches: Vec<(Arc<CompiledRule>, &Event, String)>,
+    ) -> Result<(), AppError> {
+        if matches.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<RuleMatch> = matches
+            .iter()
+            .map(|(rule, event, group)| RuleMatch {
+                rule_id: rule.rule().id.clone(),
+                group_key: group.clone(),
+                event_id: event.id.clone(),
+                occurred_at: event.timestamp,
+            })
+            .collect();
+        self.store.record_rule_matches(&rows).await?;
+
+        // Per (rule, group), in time order: the window check only needs to run where the count
+        // can have changed.
+        let mut by_group: BTreeMap<(String, String), Vec<RuleAndEvent<'_>>> = BTreeMap::new();
+        for (rule, event, group) in matches {
+            by_group
+                .entry((rule.rule().id.clone(), group))
+                .or_default()
+                .push((rule, event));
+        }
+        for ((rule_id, group), mut events) in by_group {
+            events.sort_by_key(|(_, e)| e.timestamp);
+            let mut raised_until: Option<DateTime<Utc>> = None;
+            for (rule, event) in events {
+                let r = rule.rule();
+                let Some(threshold) = &r.threshold else {
+                    continue;
+                };
+                let window = Duration::minutes(i64::from(threshold.minutes));
+                let suppress = Duration::minutes(i64::from(
+                    r.suppress_minutes
+                        .filter(|m| *m > 0)
+                        .unwrap_or(threshold.minutes),
+                ));
+                if raised_until.is_some_and(|until| event.timestamp <= until) {
+                    continue;
+                }
+                let from = event.timestamp - window;
+                let (count, ids) = self
+                    .store
+                    .rule_matches_in(&rule_id, &group, from, event.timestamp, 200)
+                    .await?;
+                if count < u64::from(threshold.count) {
+                    continue;
+                }
+                raised_until = Some(event.timestamp + suppress);
+                let suppress_minutes = u32::try_from(suppress.num_minutes()).unwrap_or(u32::MAX);
+                let dedupe_key = format!(
+                    "window:{rule_id}:{group}:{}",
+                    bucket(from, suppress_minutes.max(1))
+                );
+                if self
+                    .alerted_otherwise(&rule_id, &group, event.timestamp - suppress, &dedupe_key)
+                    .await?
+                {
+                    continue;
+                }
+                let first_seen = match ids.first() {
+                    Some(id) => self.store.get(id).await?.map(|e| e.timestamp),
+                    None => None,
+                };
+                self.raise(NewAlert {
+                    rule_id: rule_id.clone(),
+                    rule_name: r.name.clone(),
+                    severity: r.severity.as_str().to_string(),
+                    dedupe_key,
+                    group_key: Some(group.clone()),
+                    first_seen: first_seen.unwrap_or(from),
+                    last_seen: event.timestamp,
+                    event_ids: ids,
+                    services: vec![event.service.clone()],
+                    summary: format!(
+                        "{count} × {} by {group} within {} minutes",
+                        event.operation, threshold.minutes
+                    ),
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Has this rule alerted for this group, under another key, with events at or after
+    /// `since`? Such an alert (from the previous bucket) still covers a burst that straddles
+    /// the bucket edge. The alert under `key` itself does not count: raising it again is how a
+    /// re-delivered batch finds it and hands it to the sink once more.
+    async fn alerted_otherwise(
+        &self,
+        rule_id: &str,
+        group: &str,
+        since: DateTime<Utc>,
+        key: &str,
+    ) -> Result<bool, AppError> {
+        let recent = self
+            .store
+            .list_alerts(&AlertQuery {
+                rule_id: Some(rule_id.to_string()),
+                limit: 50,
+                ..AlertQuery::default()
+            })
+            .await?;
+        Ok(recent.iter().any(|a| {
+            a.group_key.as_deref() == Some(group) && a.last_seen >= since && a.dedupe_key != key
+        }))
+    }
+
+    /// Tags rules ask for, merged into each matched event's own.
+    async fn apply_tags(
+        &self,
+        tags: HashMap<&str, (&Event, HashSet<String>)>,
+    ) -> Result<(), AppError> {
+        for (id, (event, add)) in tags {
+            let mut merged = event.tags.clone();
+            for tag in add {
+                if !merged.iter().any(|t| t.eq_ignore_ascii_case(&tag)) {
+                    merged.push(tag);
+                }
+            }
+            if merged.len() != event.tags.len() {
+                self.store.set_tags(id, &merged).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Consumer for RuleEvaluator {
+    type Error = AppError;
+
+    fn name(&self) -> &str {
+        EVALUATOR_NAME
+    }
+
+    async fn handle(&self, events: &[Event]) -> Result<(), AppError> {
+        let rules = self.rules.enabled().await?;
+        metrics::counter!(metric_names::EVENTS_EVALUATED).increment(events.len() as u64);
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let mut threshold_matches = Vec::new();
+        let mut tags: HashMap<&str, (&Event, HashSet<String>)> = HashMap::new();
+        for event in events {
+            if event.source == Source::Import && !self.on_import {
+                continue;
+            }
+            for rule in rules.iter() {
+                if !rule.matches(event, &self.context) {
+                    continue;
+                }
+                let r = rule.rule();
+                if !r.tags.is_empty() {
+                    tags.entry(event.id.as_str())
+                        .or_insert_with(|| (event, HashSet::new()))
+                        .1
+                        .extend(r.tags.iter().cloned());
+                }
+                if r.threshold.is_some() {
+                    if let Some(group) = rule.group_key(event) {
+                        threshold_matches.push((rule.clone(), event, group));
+                    }
+                } else {
+                    self.single(rule, event).await?;
+                }
+            }
+        }
+        self.thresholds(threshold_matches).await?;
+        self.apply_tags(tags).await
+    }
+}
+
+/// The group a suppressed single-event rule counts per: who acted.
+fn actor_group(event: &Event) -> String {
+    event.actor_display.trim().to_lowercase()
+}
+
+/// Which `minutes`-long window (counted from the Unix epoch) `at` falls in.
+fn bucket(at: DateTime<Utc>, minutes: u32) -> i64 {
+    at.timestamp().div_euclid(i64::from(minutes.max(1)) * 60)
+}
+
+fn summary_of(event: &Event) -> String {
+    let mut text = if event.display_summary.trim().is_empty() {
+        format!("{} by {}", event.operation, event.actor_display)
+    } else {
+        event.display_summary.clone()
+    };
+    if text.chars().count() > 300 {
+        text = text.chars().take(299).collect::<String>() + "…";
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_depend_on_the_event_time_only() {
+        let t = DateTime::parse_from_rfc3339("2026-03-01T10:07:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        assert_eq!(bucket(t, 10), bucket(t + Duration::minutes(2), 10));
+        assert_ne!(bucket(t, 10), bucket(t + Duration::minutes(3), 10));
+        assert_eq!(bucket(t, 0), bucket(t, 1));
+    }
+}
