@@ -305,6 +305,8 @@ function editor(rule, isNew, ctx) {
       const result = await api.testRule(body, Number(days.value));
       if (mine !== testGen) return;
       drawPreview(preview, result, ctx);
+      // The preview sits below the form: bring it into view without losing the form's place.
+      preview.scrollIntoView({ block: 'nearest' });
     } catch (err) {
       if (mine !== testGen) return;
       preview.dataset.state = 'error';
