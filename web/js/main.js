@@ -91,6 +91,9 @@ const health = new SourceHealth($('#health'), {
   onFetched: () => {
     loadFilterOptions();
     loadList(state.view);
+    // The evaluator raises alerts for the new events within seconds of the fetch.
+    badge.refresh();
+    setTimeout(() => badge.refresh(), 5000);
   },
 });
 

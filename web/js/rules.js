@@ -233,6 +233,7 @@ function editor(rule, isNew, ctx) {
       if (control) {
         control.setAttribute('aria-invalid', 'true');
         control.setAttribute('aria-describedby', errors[key].id);
+        control.focus();
       }
     }
     formError.textContent = `The rule was not accepted: ${message}`;
