@@ -20,6 +20,30 @@ pub struct HealthBody {
     pub error: Option<String>,
 }
 
+/// The answer of `/ready`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReadyBody {
+    /// `ready`, or `not ready` (with a 503).
+    pub status: String,
+    pub checks: ReadyChecks,
+    /// Which check failed, with a 503 (as in every error answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Each readiness check: `ok`, or what is wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReadyChecks {
+    /// Settings, and the Key Vault's secrets when a vault is configured, were loaded (a server
+    /// that answers has them: start-up stops without).
+    pub settings: String,
+    /// `ok`, `unreachable`, or `unavailable` (a transient failure: restart, failover).
+    pub database: String,
+    /// `ok`, `N pending` (the database's schema is older than this build), or `unknown` (the
+    /// database did not answer).
+    pub migrations: String,
+}
+
 /// The answer of `/api/version`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VersionBody {
@@ -53,6 +77,59 @@ pub async fn health(State(ctx): State<Arc<AppContext>>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// Readiness for traffic, for load balancers and orchestrators (never needs a token): the
+/// settings were loaded, the database answers and its schema is this build's. `/health`
+/// answers liveness.
+#[utoipa::path(get, path = "/ready", tag = "operations", operation_id = "ready",
+    responses(
+        (status = 200, body = ReadyBody),
+        (status = 503, description = "Not ready; `error` names the failed check", body = ReadyBody),
+    ))]
+pub async fn ready(State(ctx): State<Arc<AppContext>>) -> Response {
+    let (database, migrations) = match ctx.store().pending_migrations().await {
+        Ok(0) => ("ok".to_string(), "ok".to_string()),
+        Ok(n) => ("ok".to_string(), format!("{n} pending")),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check: database unreachable");
+            let state = if e.is_transient() {
+                "unavailable"
+            } else {
+                "unreachable"
+            };
+            (state.to_string(), "unknown".to_string())
+        }
+    };
+    let error = if database != "ok" {
+        Some(format!("database {database}"))
+    } else if migrations != "ok" {
+        Some(format!(
+            "the database schema is behind this release: {migrations} migrations"
+        ))
+    } else {
+        None
+    };
+    let status = if error.is_none() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = ReadyBody {
+        status: if error.is_none() {
+            "ready"
+        } else {
+            "not ready"
+        }
+        .into(),
+        checks: ReadyChecks {
+            settings: "ok".into(),
+            database,
+            migrations,
+        },
+        error,
+    };
+    (status, Json(body)).into_response()
 }
 
 /// The running version.
