@@ -58,6 +58,10 @@ pub struct SimConfig {
     pub key_vault: KeyVaultConfig,
     /// The host's managed identities (IMDS and App Service token endpoints).
     pub managed_identity: ManagedIdentityConfig,
+    /// Plant detection positives and near misses (docs/DETECTIONS.md), listed by
+    /// `GET /_sim/detections`. Off: no record fires a built-in detection and there are no
+    /// bursts.
+    pub plant_detections: bool,
 }
 
 impl Default for SimConfig {
@@ -82,6 +86,7 @@ impl Default for SimConfig {
             failing: Vec::new(),
             key_vault: KeyVaultConfig::default(),
             managed_identity: ManagedIdentityConfig::default(),
+            plant_detections: true,
         }
     }
 }
@@ -111,6 +116,7 @@ impl fmt::Debug for SimConfig {
             .field("failing", &self.failing)
             .field("key_vault", &self.key_vault)
             .field("managed_identity", &self.managed_identity)
+            .field("plant_detections", &self.plant_detections)
             .finish()
     }
 }

@@ -126,8 +126,12 @@ impl SimHandle {
             Clock::Real { .. } => wall_ticks(),
         };
         let origin = start - i64::from(config.days) * TICKS_PER_DAY;
-        let generator =
-            Generator::with_options(config.seed, config.events_per_day, &config.tenant_id);
+        let generator = Generator::with_planting(
+            config.seed,
+            config.events_per_day,
+            &config.tenant_id,
+            config.plant_detections,
+        );
         let mut key = Sha256::new();
         key.update(b"aoc-sim token key");
         key.update(config.seed.to_le_bytes());
@@ -413,6 +417,33 @@ impl SimHandle {
     /// principals deleted since they acted. Every other actor id in a record resolves.
     pub fn deleted_object_ids(&self) -> Vec<String> {
         self.inner.generator.tenant().deleted_ids.clone()
+    }
+
+    /// Planted detection positives and near misses (see [`Generator::detections_between`]) among
+    /// the records clients can fetch now: inside the window (`origin <= time <= now`) and, for
+    /// Management records, in a content blob available now.
+    pub fn planted_detections(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<crate::PlantedDetection> {
+        let now = self.now_ticks();
+        let lo = to_ticks(from).max(self.inner.origin);
+        let hi = to_ticks(to).min(now);
+        let feed = self.feed();
+        self.inner
+            .generator
+            .planted_between(lo, hi)
+            .into_iter()
+            .filter(|(d, slot)| {
+                d.source != SimSource::Unified
+                    || feed
+                        .carriers(slot)
+                        .iter()
+                        .any(|&c| c <= now && c >= now - RETENTION)
+            })
+            .map(|(d, _)| d)
+            .collect()
     }
 
     fn truth_slots(

@@ -16,6 +16,7 @@
 //! Microsoft's documentation, so a misreading on either side shows up as a disagreement.
 
 mod blobs;
+mod burst;
 mod config;
 mod error;
 mod generate;
@@ -34,6 +35,7 @@ pub use config::{
     SimConfig, Target,
 };
 pub use error::SimError;
+pub use generate::plant::{Expected, PlantedDetection};
 pub use generate::unified::ContentType;
 pub use generate::{DEFAULT_TENANT_ID, EventRates, Generator, SimSource, record_id};
 pub use handle::{SimHandle, SimState, SubscriptionStatus};

@@ -265,6 +265,69 @@ const ROLES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Roles added after the first release of the simulator: their ids are drawn after everything
+/// else, so the other objects of a seed keep their ids.
+const LATER_ROLES: &[(&str, &str, &str)] = &[
+    (
+        "4a5d8f65-41da-4de4-8968-e035b65339cf",
+        "Reports Reader",
+        "ReportsReaders",
+    ),
+    (
+        "790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b",
+        "Message Center Reader",
+        "MessageCenterReaders",
+    ),
+    (
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",
+        "Privileged Role Administrator",
+        "PrivilegedRoleAdmins",
+    ),
+];
+
+/// The highly privileged roles of the `privileged-role-assigned` detection (docs/DETECTIONS.md).
+pub(crate) const PRIVILEGED_ROLES: &[&str] = &[
+    "Global Administrator",
+    "Privileged Role Administrator",
+    "Privileged Authentication Administrator",
+    "Security Administrator",
+    "Exchange Administrator",
+    "SharePoint Administrator",
+    "User Administrator",
+    "Application Administrator",
+    "Cloud Application Administrator",
+    "Conditional Access Administrator",
+    "Authentication Administrator",
+    "Intune Administrator",
+    "Hybrid Identity Administrator",
+];
+
+impl Role {
+    pub(crate) fn privileged(&self) -> bool {
+        PRIVILEGED_ROLES.contains(&self.display_name)
+    }
+}
+
+/// A role that is (or is not) highly privileged.
+pub(crate) fn pick_role<'t>(tenant: &'t Tenant, r: &mut Rng, privileged: bool) -> Option<&'t Role> {
+    let roles: Vec<&Role> = tenant
+        .roles
+        .iter()
+        .filter(|x| x.privileged() == privileged)
+        .collect();
+    r.pick(&roles).copied()
+}
+
+/// Who acts in planted records: an admin with a tenant UPN (not a guest), so "outside the
+/// organisation" is unambiguous for mail forwarding.
+pub(crate) fn planted_actor<'t>(tenant: &'t Tenant, r: &mut Rng) -> Option<&'t User> {
+    let admins: Vec<&User> = tenant.users[..(tenant.users.len() / 3).max(1)]
+        .iter()
+        .filter(|u| !u.guest)
+        .collect();
+    r.pick(&admins).copied()
+}
+
 const CA_POLICIES: &[&str] = &[
     "Require MFA for administrators",
     "Block legacy authentication",
@@ -351,7 +414,7 @@ impl Tenant {
                 first_party: *first_party,
             })
             .collect();
-        let roles = ROLES
+        let mut roles: Vec<Role> = ROLES
             .iter()
             .map(|(template, name, well_known)| Role {
                 object_id: rng.uuid(),
@@ -409,6 +472,12 @@ impl Tenant {
             })
             .collect();
         let deleted_ids = (0..6).map(|_| rng.uuid()).collect();
+        roles.extend(LATER_ROLES.iter().map(|(template, name, well_known)| Role {
+            object_id: rng.uuid(),
+            template_id: template,
+            display_name: name,
+            well_known,
+        }));
         Tenant {
             users,
             groups,

@@ -8,7 +8,13 @@
 //!
 //! A daily and weekly rhythm (busy office hours, quiet nights and weekends) decides how likely a
 //! slot is to be occupied; slot length is scaled so the long-run mean matches `events_per_day`.
+//!
+//! With a burst plan (the unified source when detections are planted) a slot also holds the
+//! burst members whose time falls in its span. Record indices then become `k * SUB + position`,
+//! position counting the slot's records in time order, so every consumer that pages by index
+//! or scans by time sees the bursts exactly as it sees ordinary records.
 
+use crate::burst::{BurstMember, BurstPlan};
 use crate::rng::{hash2, mix64};
 use crate::time::{TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_SECOND, Ticks};
 
@@ -19,13 +25,21 @@ pub(crate) struct Slot {
     pub time: Ticks,
     /// Seed for everything else about the record.
     pub hash: u64,
+    /// Set when the record belongs to a burst rather than to the slot's own draw.
+    pub burst: Option<BurstMember>,
 }
+
+/// Positions per slot when bursts are on: the slot's own record and burst members share one
+/// slot's span, in time order, as indices `k * SUB ..`. Far more than a burst can put in one
+/// slot at any sensible rate; anything beyond is dropped, consistently everywhere.
+const SUB: i64 = 256;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Timeline {
     salt: u64,
     slot: Ticks,
     whole_seconds: bool,
+    bursts: Option<BurstPlan>,
 }
 
 /// Occupancy in permille by UTC hour on a weekday.
@@ -77,17 +91,34 @@ impl Timeline {
             salt: hash2(seed, source_salt),
             slot: slot.max(1),
             whole_seconds,
+            bursts: None,
         }
     }
 
+    /// The same timeline with the bursts of `plan` woven in.
+    pub(crate) fn with_bursts(mut self, plan: BurstPlan) -> Self {
+        self.bursts = Some(plan);
+        self
+    }
+
+    pub(crate) fn bursts(&self) -> Option<&BurstPlan> {
+        self.bursts.as_ref()
+    }
+
+    fn sub(&self) -> i64 {
+        if self.bursts.is_some() { SUB } else { 1 }
+    }
+
+    /// The slot (in slot units, not record indices) that instant `t` falls in.
     pub(crate) fn slot_of(&self, t: Ticks) -> i64 {
         t.div_euclid(self.slot)
     }
 
-    /// The record in slot `index`, if the slot is occupied.
-    pub(crate) fn at(&self, index: i64) -> Option<Slot> {
-        let start = index.saturating_mul(self.slot);
-        let h = hash2(self.salt, index as u64);
+    /// Slot `k`'s own record, if the slot is occupied; `index` is its position when there are
+    /// no bursts.
+    pub(crate) fn base(&self, k: i64) -> Option<Slot> {
+        let start = k.saturating_mul(self.slot);
+        let h = hash2(self.salt, k as u64);
         if h % 1000 >= occupancy(start) {
             return None;
         }
@@ -97,24 +128,63 @@ impl Timeline {
             time -= time.rem_euclid(TICKS_PER_SECOND);
         }
         Some(Slot {
-            index,
+            index: k.saturating_mul(self.sub()),
             time,
             hash: h,
+            burst: None,
         })
     }
 
-    /// Records with `from <= time <= to`, newest first, starting below slot `before` if given.
+    /// Every record slot `k` holds, oldest first.
+    fn expand(&self, k: i64) -> SlotRecords {
+        let base = self.base(k);
+        let Some(plan) = &self.bursts else {
+            return SlotRecords::One(base);
+        };
+        let lo = k.saturating_mul(self.slot);
+        let hi = lo.saturating_add(self.slot);
+        if !plan.touches(lo, hi) {
+            return SlotRecords::One(base);
+        }
+        let mut all: Vec<Slot> = base.into_iter().collect();
+        all.extend(plan.members_in(lo, hi).into_iter().map(|(time, m)| Slot {
+            index: 0,
+            time,
+            hash: hash2(
+                m.burst.hash,
+                (m.burst.kind.ordinal() << 32) | u64::from(m.member),
+            ),
+            burst: Some(m),
+        }));
+        all.sort_by_key(|s| (s.time, s.burst.map(|m| (m.burst.kind.ordinal(), m.member))));
+        all.truncate(SUB as usize);
+        let first = k.saturating_mul(SUB);
+        for (i, s) in all.iter_mut().enumerate() {
+            s.index = first.saturating_add(i as i64);
+        }
+        SlotRecords::Many(all.into_iter())
+    }
+
+    /// The record at `index`, if there is one.
+    pub(crate) fn at(&self, index: i64) -> Option<Slot> {
+        let sub = self.sub();
+        let pos = index.rem_euclid(sub) as usize;
+        self.expand(index.div_euclid(sub)).nth(pos)
+    }
+
+    /// Records with `from <= time <= to`, newest first, starting below record `before` if given.
     pub(crate) fn desc(
         &self,
         from: Ticks,
         to: Ticks,
         before: Option<i64>,
-    ) -> impl Iterator<Item = Slot> + '_ {
+    ) -> impl Iterator<Item = Slot> + 'static {
+        let t = self.clone();
         // Truncation to whole seconds can move a record into the previous slot's span, so scan
         // one slot beyond each end and filter on the exact time.
         let mut top = self.slot_of(to).saturating_add(1);
         if let Some(b) = before {
-            top = top.min(b.saturating_sub(1));
+            top = top.min(b.div_euclid(self.sub()));
         }
         let bottom = self.slot_of(from).saturating_sub(1);
         let range = if from > to {
@@ -124,12 +194,14 @@ impl Timeline {
         };
         range
             .rev()
-            .filter_map(move |i| self.at(i))
+            .flat_map(move |k| t.expand(k).rev())
+            .filter(move |s| before.is_none_or(|b| s.index < b))
             .filter(move |s| s.time >= from && s.time <= to)
     }
 
     /// Records with `from <= time <= to`, oldest first.
-    pub(crate) fn asc(&self, from: Ticks, to: Ticks) -> impl Iterator<Item = Slot> + '_ {
+    pub(crate) fn asc(&self, from: Ticks, to: Ticks) -> impl Iterator<Item = Slot> + 'static {
+        let t = self.clone();
         let top = self.slot_of(to).saturating_add(1);
         let bottom = self.slot_of(from).saturating_sub(1);
         let range = if from > to {
@@ -138,8 +210,34 @@ impl Timeline {
             bottom..top.saturating_add(1)
         };
         range
-            .filter_map(move |i| self.at(i))
+            .flat_map(move |k| t.expand(k))
             .filter(move |s| s.time >= from && s.time <= to)
+    }
+}
+
+/// The records of one slot: almost always just its own, without allocating.
+enum SlotRecords {
+    One(Option<Slot>),
+    Many(std::vec::IntoIter<Slot>),
+}
+
+impl Iterator for SlotRecords {
+    type Item = Slot;
+
+    fn next(&mut self) -> Option<Slot> {
+        match self {
+            SlotRecords::One(s) => s.take(),
+            SlotRecords::Many(it) => it.next(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for SlotRecords {
+    fn next_back(&mut self) -> Option<Slot> {
+        match self {
+            SlotRecords::One(s) => s.take(),
+            SlotRecords::Many(it) => it.next_back(),
+        }
     }
 }
 
@@ -167,6 +265,35 @@ mod tests {
         assert_eq!(up, down);
         assert!(up.windows(2).all(|w| w[0].time <= w[1].time));
         assert!(up.iter().all(|s| s.time % TICKS_PER_SECOND == 0));
+    }
+
+    #[test]
+    fn bursts_join_the_timeline_in_order_and_page_exactly() {
+        let plain = Timeline::new(5, 6, 300, true);
+        let t = plain.clone().with_bursts(BurstPlan::new(5, true));
+        let from = 20_000 * TICKS_PER_DAY;
+        let to = from + 2 * TICKS_PER_DAY;
+        let up: Vec<_> = t.asc(from, to).collect();
+        let burst_members = up.iter().filter(|s| s.burst.is_some()).count();
+        assert!(burst_members >= 100, "{burst_members}");
+        assert_eq!(up.len() - burst_members, plain.asc(from, to).count());
+        assert!(up.windows(2).all(|w| w[0].time <= w[1].time));
+        assert!(up.windows(2).all(|w| w[0].index < w[1].index));
+        assert!(up.iter().all(|s| t.at(s.index) == Some(*s)));
+        let mut down: Vec<_> = t.desc(from, to, None).collect();
+        down.reverse();
+        assert_eq!(up, down);
+        // Page newest first in small pages, resuming below the last index each time.
+        let mut paged = Vec::new();
+        let mut before = None;
+        loop {
+            let page: Vec<_> = t.desc(from, to, before).take(7).collect();
+            let Some(last) = page.last() else { break };
+            before = Some(last.index);
+            paged.extend(page);
+        }
+        paged.reverse();
+        assert_eq!(paged, up);
     }
 
     #[test]

@@ -7,8 +7,9 @@
 use serde_json::{Value, json};
 
 use super::common::{USER_AGENTS, client_ip, json_array_string, json_string, modified, obj};
+use super::plant::{Entry, Plant};
 use crate::rng::Rng;
-use crate::tenant::{App, Group, Role, Tenant, User};
+use crate::tenant::{App, Group, Role, Tenant, User, pick_role, planted_actor};
 use crate::time::graph_time;
 use crate::timeline::Slot;
 
@@ -34,6 +35,28 @@ enum Activity {
     AddCaPolicy,
     UpdateCaPolicy,
     DeleteCaPolicy,
+    UpdateApplication,
+    AddSpCredentials,
+    RemoveSpCredentials,
+    AdminDeletedSecurityInfo,
+    UserRegisteredSecurityInfo,
+}
+
+/// How a planted record departs from an ordinary one of its activity.
+#[derive(Clone, Copy)]
+enum Twist {
+    None,
+    Role(RoleChoice),
+    Consent { admin: bool, scopes: &'static str },
+    CaState(&'static str),
+    UserProp(usize),
+}
+
+#[derive(Clone, Copy)]
+enum RoleChoice {
+    Privileged,
+    Reader,
+    GlobalAdmin,
 }
 
 const WEIGHTED: &[(Activity, u64)] = &[
@@ -50,13 +73,13 @@ const WEIGHTED: &[(Activity, u64)] = &[
     (Activity::AddMemberToRole, 4),
     (Activity::RemoveMemberFromRole, 2),
     (Activity::PimActivation, 3),
-    (Activity::UpdateAppCredentials, 4),
+    (Activity::UpdateApplication, 4),
     (Activity::AddServicePrincipal, 2),
     (Activity::Consent, 3),
     (Activity::AddAppRoleAssignment, 3),
     (Activity::AddCaPolicy, 1),
     (Activity::UpdateCaPolicy, 3),
-    (Activity::DeleteCaPolicy, 1),
+    (Activity::UserRegisteredSecurityInfo, 2),
 ];
 
 fn pick_activity(r: &mut Rng) -> Activity {
@@ -187,13 +210,144 @@ fn meta(a: Activity) -> Meta {
             "Delete",
             "Conditional Access",
         ),
+        Activity::UpdateApplication => m(
+            "ApplicationManagement",
+            "Update application",
+            "Update",
+            "Core Directory",
+        ),
+        Activity::AddSpCredentials => m(
+            "ApplicationManagement",
+            "Add service principal credentials",
+            "Update",
+            "Core Directory",
+        ),
+        Activity::RemoveSpCredentials => m(
+            "ApplicationManagement",
+            "Remove service principal credentials",
+            "Update",
+            "Core Directory",
+        ),
+        Activity::AdminDeletedSecurityInfo => m(
+            "UserManagement",
+            "Admin deleted security info",
+            "Delete",
+            "Authentication Methods",
+        ),
+        Activity::UserRegisteredSecurityInfo => m(
+            "UserManagement",
+            "User registered security info",
+            "Add",
+            "Authentication Methods",
+        ),
     }
 }
 
-/// Builds the record for one occupied slot.
-pub(crate) fn record(tenant: &Tenant, slot: &Slot) -> Value {
+/// What a planted record does, and how it differs from the ordinary run of that activity.
+fn planted(p: &Plant) -> (Activity, Twist) {
+    let v = p.variant;
+    match (p.entry, p.positive) {
+        (Entry::RoleGraph, true) => (
+            if v.is_multiple_of(2) {
+                Activity::AddMemberToRole
+            } else {
+                Activity::PimActivation
+            },
+            Twist::Role(RoleChoice::Privileged),
+        ),
+        (Entry::RoleGraph, false) => match v % 3 {
+            0 => (Activity::AddMemberToRole, Twist::Role(RoleChoice::Reader)),
+            1 => (Activity::PimActivation, Twist::Role(RoleChoice::Reader)),
+            _ => (
+                Activity::RemoveMemberFromRole,
+                Twist::Role(RoleChoice::GlobalAdmin),
+            ),
+        },
+        (Entry::Consent, true) => match v % 3 {
+            0 => (
+                Activity::Consent,
+                Twist::Consent {
+                    admin: true,
+                    scopes: "User.Read",
+                },
+            ),
+            1 => (
+                Activity::Consent,
+                Twist::Consent {
+                    admin: false,
+                    scopes: "Mail.ReadWrite Mail.Send offline_access",
+                },
+            ),
+            _ => (
+                Activity::Consent,
+                Twist::Consent {
+                    admin: true,
+                    scopes: "Files.ReadWrite.All Sites.FullControl.All",
+                },
+            ),
+        },
+        (Entry::Consent, false) => (
+            Activity::Consent,
+            Twist::Consent {
+                admin: false,
+                scopes: "User.Read openid profile",
+            },
+        ),
+        (Entry::AppCredentials, true) => (
+            if v.is_multiple_of(2) {
+                Activity::AddSpCredentials
+            } else {
+                Activity::UpdateAppCredentials
+            },
+            Twist::None,
+        ),
+        (Entry::AppCredentials, false) => (
+            if v.is_multiple_of(2) {
+                Activity::UpdateApplication
+            } else {
+                Activity::RemoveSpCredentials
+            },
+            Twist::None,
+        ),
+        (Entry::ConditionalAccess, true) => {
+            if v.is_multiple_of(2) {
+                (Activity::DeleteCaPolicy, Twist::None)
+            } else {
+                (Activity::UpdateCaPolicy, Twist::CaState("disabled"))
+            }
+        }
+        (Entry::ConditionalAccess, false) => {
+            if v.is_multiple_of(2) {
+                (Activity::UpdateCaPolicy, Twist::CaState("enabled"))
+            } else {
+                (Activity::AddCaPolicy, Twist::None)
+            }
+        }
+        (Entry::AuthMethods, true) => {
+            if v.is_multiple_of(2) {
+                (Activity::AdminDeletedSecurityInfo, Twist::None)
+            } else {
+                (Activity::UpdateUser, Twist::UserProp(STRONG_AUTH_PROP))
+            }
+        }
+        (Entry::AuthMethods, false) => {
+            if v.is_multiple_of(2) {
+                (Activity::UserRegisteredSecurityInfo, Twist::None)
+            } else {
+                (Activity::UpdateUser, Twist::UserProp(DISPLAY_NAME_PROP))
+            }
+        }
+        // Entries of other sources never reach this builder; an ordinary record is the safe
+        // answer if one did.
+        _ => (Activity::UpdateUser, Twist::UserProp(DISPLAY_NAME_PROP)),
+    }
+}
+
+/// Builds the record for one occupied slot; `plant` makes it a detection positive or near miss.
+pub(crate) fn record(tenant: &Tenant, slot: &Slot, plant: Option<&Plant>) -> Value {
     let mut r = Rng::new(slot.hash);
-    let activity = pick_activity(&mut r);
+    let picked = pick_activity(&mut r);
+    let (activity, twist) = plant.map_or((picked, Twist::None), planted);
     let m = meta(activity);
     let correlation = r.uuid();
     let id = format!(
@@ -202,9 +356,13 @@ pub(crate) fn record(tenant: &Tenant, slot: &Slot) -> Value {
         r.hex_upper(5),
         100_000_000 + r.below(900_000_000)
     );
-    let (initiated_by, by_user) = initiator(tenant, &mut r, activity);
-    let targets = targets(tenant, &mut r, activity);
-    let failed = r.chance(4);
+    let (initiated_by, by_user) = match plant {
+        // A named person acts in planted records, so an alert has someone to point at.
+        Some(_) => planted_initiator(tenant, &mut r),
+        None => initiator(tenant, &mut r, activity),
+    };
+    let targets = targets(tenant, &mut r, activity, twist);
+    let failed = plant.is_none() && r.chance(4);
     let (result, reason) = if failed {
         let reasons = [
             "Microsoft.Online.Workflows.ObjectAlreadyExistsException",
@@ -238,6 +396,22 @@ fn app_initiator(app: &App, full: bool) -> Value {
         // Seen in practice: only the service principal id; a name needs getByIds.
         obj! { "app" => obj! { "appId" => Value::Null, "displayName" => Value::Null, "servicePrincipalId" => &app.service_principal_id, "servicePrincipalName" => Value::Null }, "user" => Value::Null }
     }
+}
+
+fn planted_initiator(tenant: &Tenant, r: &mut Rng) -> (Value, bool) {
+    let Some(user) = planted_actor(tenant, r) else {
+        return (Value::Null, true);
+    };
+    let ip = Value::String(client_ip(r));
+    (
+        user_initiator(
+            &user.id,
+            Value::String(user.display_name.clone()),
+            Value::String(user.upn.clone()),
+            ip,
+        ),
+        true,
+    )
 }
 
 /// Returns `initiatedBy` and whether a person (rather than an app) acted.
@@ -334,7 +508,11 @@ fn user_type(u: &User) -> Value {
     )
 }
 
-fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
+/// `UpdateUser` property choices (index into its table).
+const DISPLAY_NAME_PROP: usize = 2;
+const STRONG_AUTH_PROP: usize = 6;
+
+fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity, twist: Twist) -> Vec<Value> {
     let (Some(user), Some(group), Some(role), Some(app), Some(policy)) = (
         r.pick(&tenant.users),
         r.pick(&tenant.groups),
@@ -346,7 +524,12 @@ fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
     };
     match activity {
         Activity::UpdateUser => {
-            let (prop, old, new) = match r.below(6) {
+            let choice = r.below(6) as usize;
+            let choice = match twist {
+                Twist::UserProp(p) => p,
+                _ => choice,
+            };
+            let (prop, old, new) = match choice {
                 0 => (
                     "JobTitle",
                     json!(user.job_title),
@@ -360,6 +543,7 @@ fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
                 ),
                 3 => ("UsageLocation", json!("DE"), json!("CH")),
                 4 => ("MobilePhone", Value::Null, json!("+41 79 555 01 23")),
+                5 => ("City", json!("Berlin"), json!("Zürich")),
                 _ => (
                     "StrongAuthenticationMethod",
                     json!([]),
@@ -488,6 +672,23 @@ fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
         )],
         Activity::AddMemberToRole | Activity::RemoveMemberFromRole | Activity::PimActivation => {
             let adding = !matches!(activity, Activity::RemoveMemberFromRole);
+            // Ordinary assignments are to roles no detection cares about; privileged ones are
+            // planted.
+            let choice = match twist {
+                Twist::Role(c) => Some(c),
+                _ if adding => Some(RoleChoice::Reader),
+                _ => None,
+            };
+            let role = match choice {
+                Some(RoleChoice::Privileged) => pick_role(tenant, r, true).unwrap_or(role),
+                Some(RoleChoice::Reader) => pick_role(tenant, r, false).unwrap_or(role),
+                Some(RoleChoice::GlobalAdmin) => tenant
+                    .roles
+                    .iter()
+                    .find(|x| x.display_name == "Global Administrator")
+                    .unwrap_or(role),
+                None => role,
+            };
             let wrap = |v: &str| {
                 if adding {
                     (Value::Null, json_string(json!(v)))
@@ -522,6 +723,34 @@ fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
                 ), included(&["KeyDescription"])] },
             ]
         }
+        Activity::UpdateApplication => vec![
+            obj! { "id" => &app.application_object_id, "displayName" => &app.display_name, "type" => "Application", "userPrincipalName" => Value::Null, "groupType" => Value::Null, "modifiedProperties" => vec![modified(
+                "AppAddress",
+                json_string(json!([{ "AddressType": 0, "Address": "https://app.contoso.com/signin", "ReplyAddressClientType": 1, "ReplyAddressIndex": null, "IsReplyAddressDefault": false }])),
+                json_string(json!([{ "AddressType": 0, "Address": "https://app.contoso.com/auth/callback", "ReplyAddressClientType": 1, "ReplyAddressIndex": null, "IsReplyAddressDefault": false }])),
+            ), included(&["AppAddress"])] },
+        ],
+        Activity::AddSpCredentials | Activity::RemoveSpCredentials => {
+            let key = json_array_string(json!(format!(
+                "[KeyIdentifier={},KeyType=Password,KeyUsage=Verify,DisplayName=automation]",
+                r.uuid()
+            )));
+            let (old, new) = if matches!(activity, Activity::AddSpCredentials) {
+                (json!("[]"), key)
+            } else {
+                (key, json!("[]"))
+            };
+            vec![sp_target(
+                app,
+                vec![
+                    modified("KeyDescription", old, new),
+                    included(&["KeyDescription"]),
+                ],
+            )]
+        }
+        Activity::AdminDeletedSecurityInfo | Activity::UserRegisteredSecurityInfo => {
+            vec![user_target(user, vec![])]
+        }
         Activity::AddServicePrincipal => vec![sp_target(
             app,
             vec![
@@ -544,15 +773,20 @@ fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
             ],
         )],
         Activity::Consent => {
-            let admin = r.chance(60);
+            // Ordinary consents are users granting sign-in scopes; admin consent and
+            // high-privilege scopes are planted.
             let scopes = *r
                 .pick(&[
-                    "User.Read Mail.Read",
-                    "Files.ReadWrite.All Sites.Read.All",
-                    "AuditLog.Read.All Directory.Read.All",
+                    "User.Read openid profile",
                     "offline_access openid profile",
+                    "User.Read Calendars.Read",
                 ])
                 .unwrap_or(&"User.Read");
+            let (admin, scopes) = match twist {
+                Twist::Consent { admin, scopes } => (admin, scopes),
+                _ => (false, scopes),
+            };
+            let consent_type = if admin { "AllPrincipals" } else { "Principal" };
             vec![sp_target(
                 app,
                 vec![
@@ -575,7 +809,7 @@ fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
                         "ConsentAction.Permissions",
                         Value::Null,
                         json_string(json!(format!(
-                            "[] => [[Id: {}, ClientId: {}, PrincipalId: , ResourceId: {}, ConsentType: AllPrincipals, Scope:  {scopes}, CreatedDateTime: , LastModifiedDateTime ]]; ",
+                            "[] => [[Id: {}, ClientId: {}, PrincipalId: , ResourceId: {}, ConsentType: {consent_type}, Scope:  {scopes}, CreatedDateTime: , LastModifiedDateTime ]]; ",
                             r.hex_upper(20),
                             app.service_principal_id,
                             app.service_principal_id
@@ -620,9 +854,18 @@ fn targets(tenant: &Tenant, r: &mut Rng, activity: Activity) -> Vec<Value> {
                 "enabledForReportingButNotEnforced",
                 role,
             );
-            let (old, new) = match activity {
-                Activity::AddCaPolicy => (Value::Null, json_string(report_only)),
-                Activity::DeleteCaPolicy => (json_string(enabled), Value::Null),
+            let (old, new) = match (activity, twist) {
+                (Activity::AddCaPolicy, _) => (Value::Null, json_string(report_only)),
+                (Activity::DeleteCaPolicy, _) => (json_string(enabled), Value::Null),
+                (_, Twist::CaState("disabled")) => (
+                    json_string(enabled),
+                    json_string(ca_policy_json(
+                        &policy.id,
+                        policy.display_name,
+                        "disabled",
+                        role,
+                    )),
+                ),
                 _ => (json_string(report_only), json_string(enabled)),
             };
             vec![

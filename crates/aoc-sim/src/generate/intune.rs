@@ -6,23 +6,34 @@
 use serde_json::{Value, json};
 
 use super::common::{client_ip, obj};
+use super::plant::Plant;
 use crate::rng::Rng;
-use crate::tenant::Tenant;
+use crate::tenant::{Tenant, User, planted_actor};
 use crate::time::graph_time;
 use crate::timeline::Slot;
 
 const INTUNE_PORTAL_APP_ID: &str = "5926fc8e-304e-4f59-8bed-58ca97cc39a4";
 
-pub(crate) fn record(tenant: &Tenant, slot: &Slot) -> Value {
+/// Builds the record for one slot; `plant` makes it a detection positive or near miss.
+pub(crate) fn record(tenant: &Tenant, slot: &Slot, plant: Option<&Plant>) -> Value {
     let mut r = Rng::new(slot.hash);
     let id = r.uuid();
     let correlation = r.uuid();
-    let (activity, operation, component, category, resource) = match r.below(10) {
-        0..=4 => policy_change(tenant, &mut r),
-        _ => device_action(tenant, &mut r),
+    let choice = r.below(10);
+    let (activity, operation, component, category, resource) = match (plant, choice) {
+        (Some(p), _) => device_action(tenant, &mut r, Some(p)),
+        (None, 0..=4) => policy_change(tenant, &mut r),
+        (None, _) => device_action(tenant, &mut r, None),
     };
-    let actor = actor(tenant, &mut r);
-    let result = if r.chance(3) { "Failure" } else { "Success" };
+    let actor = match plant {
+        Some(_) => planted_it_pro(tenant, &mut r),
+        None => actor(tenant, &mut r),
+    };
+    let result = if plant.is_none() && r.chance(3) {
+        "Failure"
+    } else {
+        "Success"
+    };
     obj! {
         "id" => id,
         "displayName" => &activity,
@@ -98,17 +109,29 @@ fn policy_change(tenant: &Tenant, r: &mut Rng) -> Built {
     )
 }
 
-fn device_action(tenant: &Tenant, r: &mut Rng) -> Built {
+fn device_action(tenant: &Tenant, r: &mut Rng, plant: Option<&Plant>) -> Built {
     let Some(device) = r.pick(&tenant.devices) else {
         return empty();
     };
-    let (activity, operation, props) = match r.below(6) {
+    let choice = r.below(6);
+    // Wipes and retires are planted only; ordinary records lock or locate a device instead.
+    let choice = match plant {
+        Some(p) if p.positive => p.variant % 2,
+        Some(p) if p.variant.is_multiple_of(2) => 2,
+        Some(_) => 4,
+        None if choice == 0 => 6,
+        None if choice == 1 => 7,
+        None => choice,
+    };
+    let (activity, operation, props) = match choice {
         0 => (
             "wipe ManagedDevice",
             "Action",
             vec![prop("KeepEnrollmentData", "", "False")],
         ),
         1 => ("retire ManagedDevice", "Action", vec![]),
+        6 => ("remoteLock ManagedDevice", "Action", vec![]),
+        7 => ("locateDevice ManagedDevice", "Action", vec![]),
         2 => ("syncDevice ManagedDevice", "Action", vec![]),
         3 => (
             "Patch ManagedDevice",
@@ -149,6 +172,10 @@ fn prop(name: &str, old: &str, new: &str) -> Value {
     obj! { "displayName" => name, "oldValue" => old, "newValue" => new }
 }
 
+fn planted_it_pro(tenant: &Tenant, r: &mut Rng) -> Value {
+    it_pro(planted_actor(tenant, r), r)
+}
+
 fn actor(tenant: &Tenant, r: &mut Rng) -> Value {
     if r.chance(15) {
         let app = r.pick(&tenant.apps);
@@ -166,6 +193,10 @@ fn actor(tenant: &Tenant, r: &mut Rng) -> Value {
     }
     let admins = &tenant.users[..(tenant.users.len() / 3).max(1)];
     let user = r.pick(admins);
+    it_pro(user, r)
+}
+
+fn it_pro(user: Option<&User>, r: &mut Rng) -> Value {
     json!({
         "type": "ItPro",
         "auditActorType": "ItPro",

@@ -3,6 +3,7 @@
 mod common;
 pub(crate) mod directory;
 pub(crate) mod intune;
+pub(crate) mod plant;
 pub(crate) mod unified;
 
 use std::fmt;
@@ -13,9 +14,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::burst::BurstPlan;
 use crate::tenant::Tenant;
-use crate::time::{Ticks, to_ticks};
+use crate::time::{Ticks, from_ticks, to_ticks};
 use crate::timeline::{Slot, Timeline};
+use plant::{Expected, Plant, PlantedDetection, Schedule};
 
 /// Where a record comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -106,6 +109,8 @@ struct Inner {
     tenant_id: String,
     tenant: Tenant,
     timelines: [Timeline; 3],
+    /// `None` when detections are not planted.
+    schedules: Option<[Schedule; 3]>,
 }
 
 /// Deterministic generator of raw Microsoft 365 audit records.
@@ -133,9 +138,26 @@ impl Generator {
         Generator::with_options(seed, EventRates::default(), DEFAULT_TENANT_ID)
     }
 
+    /// Detection positives and near misses are planted (see [`Generator::detections_between`]).
     pub fn with_options(seed: u64, rates: EventRates, tenant_id: &str) -> Generator {
+        Generator::with_planting(seed, rates, tenant_id, true)
+    }
+
+    /// `plant_detections: false` gives a tenant whose records fire no built-in detection and
+    /// whose record counts are those of the timeline alone (no bursts).
+    pub fn with_planting(
+        seed: u64,
+        rates: EventRates,
+        tenant_id: &str,
+        plant_detections: bool,
+    ) -> Generator {
         let timeline =
             |s: SimSource| Timeline::new(seed, s.salt(), rates.get(s), s == SimSource::Unified);
+        let mut unified = timeline(SimSource::Unified);
+        if plant_detections {
+            unified = unified.with_bursts(BurstPlan::new(seed, true));
+        }
+        let schedules = plant_detections.then(|| SimSource::ALL.map(|s| Schedule::new(seed, s)));
         Generator {
             inner: Arc::new(Inner {
                 seed,
@@ -144,10 +166,16 @@ impl Generator {
                 timelines: [
                     timeline(SimSource::Directory),
                     timeline(SimSource::Intune),
-                    timeline(SimSource::Unified),
+                    unified,
                 ],
+                schedules,
             }),
         }
+    }
+
+    /// Whether detection positives and near misses are planted.
+    pub fn plants_detections(&self) -> bool {
+        self.inner.schedules.is_some()
     }
 
     pub fn seed(&self) -> u64 {
@@ -164,23 +192,18 @@ impl Generator {
         let generator = self.clone();
         let anchor = MIXED_ANCHOR_SECS * crate::time::TICKS_PER_SECOND;
         let mut next: [Option<Slot>; 3] = [None, None, None];
-        let mut cursor: [i64; 3] = [0; 3];
-        for (i, t) in generator.inner.timelines.iter().enumerate() {
-            cursor[i] = t.slot_of(anchor);
-        }
+        // Open-ended scans; occupancy never drops to zero for a whole day, so each step ends
+        // quickly.
+        let mut streams: Vec<Box<dyn Iterator<Item = Slot> + Send>> = generator
+            .inner
+            .timelines
+            .iter()
+            .map(|t| Box::new(t.asc(anchor, i64::MAX / 4)) as Box<dyn Iterator<Item = Slot> + Send>)
+            .collect();
         std::iter::from_fn(move || {
-            for i in 0..3 {
-                if next[i].is_none() {
-                    let t = &generator.inner.timelines[i];
-                    // Occupancy never drops to zero for a whole day, so this ends quickly.
-                    loop {
-                        let slot = cursor[i];
-                        cursor[i] += 1;
-                        if let Some(s) = t.at(slot) {
-                            next[i] = Some(s);
-                            break;
-                        }
-                    }
+            for (slot, stream) in next.iter_mut().zip(streams.iter_mut()) {
+                if slot.is_none() {
+                    *slot = stream.next();
                 }
             }
             let (i, slot) = next
@@ -235,11 +258,128 @@ impl Generator {
     }
 
     pub(crate) fn build(&self, source: SimSource, slot: &Slot) -> Value {
+        let plant = self.plant_of(source, slot);
+        let plant = plant.as_ref();
         match source {
-            SimSource::Directory => directory::record(&self.inner.tenant, slot),
-            SimSource::Intune => intune::record(&self.inner.tenant, slot),
-            SimSource::Unified => unified::record(&self.inner.tenant, &self.inner.tenant_id, slot),
+            SimSource::Directory => directory::record(&self.inner.tenant, slot, plant),
+            SimSource::Intune => intune::record(&self.inner.tenant, slot, plant),
+            SimSource::Unified => {
+                unified::record(&self.inner.tenant, &self.inner.tenant_id, slot, plant)
+            }
         }
+    }
+
+    fn schedule(&self, source: SimSource) -> Option<&Schedule> {
+        let i = SimSource::ALL.iter().position(|s| *s == source)?;
+        self.inner.schedules.as_ref()?.get(i)
+    }
+
+    fn plant_of(&self, source: SimSource, slot: &Slot) -> Option<Plant> {
+        self.schedule(source)?.plant_of(self.timeline(source), slot)
+    }
+
+    /// Every planted detection positive and near miss with `from <= time <= to`, oldest first
+    /// (ties by source and record id). Empty when planting is off.
+    ///
+    /// Single records: one per window per source, rotating through the catalogue entries of
+    /// docs/DETECTIONS.md that the source can carry. Threshold entries (`mass-download`,
+    /// `mass-delete`): every record of each burst, with the actor's UPN as `group`.
+    pub fn detections_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<PlantedDetection> {
+        self.planted_between(to_ticks(from), to_ticks(to))
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect()
+    }
+
+    /// [`Generator::detections_between`] with the slot behind each record.
+    pub(crate) fn planted_between(&self, lo: Ticks, hi: Ticks) -> Vec<(PlantedDetection, Slot)> {
+        let mut out = Vec::new();
+        if lo > hi {
+            return out;
+        }
+        for source in SimSource::ALL {
+            let Some(schedule) = self.schedule(source) else {
+                continue;
+            };
+            let timeline = self.timeline(source);
+            for w in schedule.windows(lo, hi) {
+                let Some(slot) = schedule.planted_slot(timeline, w) else {
+                    continue;
+                };
+                if slot.time < lo || slot.time > hi {
+                    continue;
+                }
+                let plant = schedule.plant(w);
+                let record = self.build(source, &slot);
+                out.push((
+                    PlantedDetection {
+                        rule_id: plant.entry.rule_id().to_string(),
+                        expected: if plant.positive {
+                            Expected::Positive
+                        } else {
+                            Expected::Negative
+                        },
+                        source,
+                        record_id: record_id(source, &record).unwrap_or_default(),
+                        time: from_ticks(slot.time),
+                        group: None,
+                    },
+                    slot,
+                ));
+            }
+        }
+        out.extend(self.burst_records(lo, hi));
+        out.sort_by(|(a, _), (b, _)| {
+            (a.time, a.source, &a.record_id).cmp(&(b.time, b.source, &b.record_id))
+        });
+        out
+    }
+
+    /// Burst records in `[lo, hi]`, read off the timeline itself so they are exactly the records
+    /// the Management API serves.
+    fn burst_records(&self, lo: Ticks, hi: Ticks) -> Vec<(PlantedDetection, Slot)> {
+        let timeline = self.timeline(SimSource::Unified);
+        let Some(plan) = timeline.bursts() else {
+            return Vec::new();
+        };
+        let first_day = lo.div_euclid(crate::time::TICKS_PER_DAY);
+        let last_day = hi.div_euclid(crate::time::TICKS_PER_DAY);
+        let mut out = Vec::new();
+        for day in first_day..=last_day {
+            for burst in plan.of_day(day) {
+                let (a, b) = (burst.start.max(lo), (burst.end() - 1).min(hi));
+                if a > b {
+                    continue;
+                }
+                let group = unified::burst_actor(&self.inner.tenant, &burst).map(|u| u.upn.clone());
+                for slot in timeline
+                    .asc(a, b)
+                    .filter(|s| s.burst.is_some_and(|m| m.burst == burst))
+                {
+                    let record = self.build(SimSource::Unified, &slot);
+                    out.push((
+                        PlantedDetection {
+                            rule_id: burst.kind.rule_id().to_string(),
+                            expected: if burst.kind.positive() {
+                                Expected::Positive
+                            } else {
+                                Expected::Negative
+                            },
+                            source: SimSource::Unified,
+                            record_id: record_id(SimSource::Unified, &record).unwrap_or_default(),
+                            time: from_ticks(slot.time),
+                            group: group.clone(),
+                        },
+                        slot,
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// Newest-first slots in `[from, to]`, continuing below `before`.

@@ -9,8 +9,10 @@
 use serde_json::{Value, json};
 
 use super::common::{USER_AGENTS, client_ip, crlf_array, obj};
+use super::plant::{Entry, Plant};
+use crate::burst::{Burst, BurstMember};
 use crate::rng::Rng;
-use crate::tenant::{INITIAL_DOMAIN, Tenant, User};
+use crate::tenant::{INITIAL_DOMAIN, Tenant, User, pick_role, planted_actor};
 use crate::time::creation_time;
 use crate::timeline::Slot;
 
@@ -90,8 +92,25 @@ pub(crate) struct Meta {
 
 /// The cheap part of a record: enough to place it in blobs without building its JSON.
 pub(crate) fn meta(slot: &Slot) -> Meta {
+    if slot.burst.is_some() {
+        return Meta {
+            kind: Kind::SharePointFile,
+            content_type: ContentType::SharePoint,
+            delivery: Delivery::Normal,
+        };
+    }
     let mut r = Rng::new(slot.hash);
     meta_from(&mut r)
+}
+
+/// The kind of record a planted entry needs: planting picks a slot of that kind, so the
+/// record's content type (and blob) is what the slot says anyway.
+pub(crate) fn kind_for(entry: Entry) -> Kind {
+    match entry {
+        Entry::RoleUnified => Kind::AzureAd,
+        Entry::AnonymousLink => Kind::SharePointSharing,
+        _ => Kind::ExchangeAdmin,
+    }
 }
 
 fn meta_from(r: &mut Rng) -> Meta {
@@ -120,8 +139,22 @@ fn meta_from(r: &mut Rng) -> Meta {
     }
 }
 
-pub(crate) fn record(tenant: &Tenant, tenant_id: &str, slot: &Slot) -> Value {
+/// Builds the record for one slot; `plant` makes it a detection positive or near miss.
+pub(crate) fn record(
+    tenant: &Tenant,
+    tenant_id: &str,
+    slot: &Slot,
+    plant: Option<&Plant>,
+) -> Value {
     let mut r = Rng::new(slot.hash);
+    if let Some(member) = slot.burst {
+        let base = Base {
+            time: creation_time(slot.time),
+            id: r.uuid(),
+            org: tenant_id,
+        };
+        return burst_file(tenant, &mut r, base, &member);
+    }
     let meta = meta_from(&mut r);
     let id = r.uuid();
     let base = Base {
@@ -130,12 +163,39 @@ pub(crate) fn record(tenant: &Tenant, tenant_id: &str, slot: &Slot) -> Value {
         org: tenant_id,
     };
     match meta.kind {
-        Kind::ExchangeAdmin => exchange_admin(tenant, &mut r, base),
+        Kind::ExchangeAdmin => exchange_admin(tenant, &mut r, base, plant),
         Kind::SharePointFile => sharepoint_file(tenant, &mut r, base),
-        Kind::SharePointSharing => sharepoint_sharing(tenant, &mut r, base),
+        Kind::SharePointSharing => sharepoint_sharing(tenant, &mut r, base, plant),
         Kind::Teams => teams(tenant, &mut r, base),
-        Kind::AzureAd => azure_ad(tenant, &mut r, base, tenant_id),
+        Kind::AzureAd => azure_ad(tenant, &mut r, base, tenant_id, plant),
     }
+}
+
+/// The person behind a burst. Every burst of a day has its own, so two bursts never add up.
+pub(crate) fn burst_actor<'t>(tenant: &'t Tenant, burst: &Burst) -> Option<&'t User> {
+    let people: Vec<&User> = tenant.users.iter().filter(|u| !u.guest).collect();
+    if people.is_empty() {
+        return None;
+    }
+    let i = burst
+        .hash
+        .wrapping_add(burst.kind.ordinal().wrapping_mul(7))
+        % people.len() as u64;
+    people.get(i as usize).copied()
+}
+
+fn burst_file(tenant: &Tenant, r: &mut Rng, b: Base, member: &BurstMember) -> Value {
+    let Some(f) = file_ref(tenant, r) else {
+        return Value::Null;
+    };
+    let operation = match (member.burst.kind.deletes(), r.below(100)) {
+        (true, 0..=69) => "FileDeleted",
+        (true, _) => "FileRecycled",
+        (false, 0..=84) => "FileDownloaded",
+        (false, _) => "FileSyncDownloadedFull",
+    };
+    let user = burst_actor(tenant, &member.burst);
+    Value::Object(sharepoint_common(r, &b, operation, 6, &f, user))
 }
 
 struct Base<'a> {
@@ -148,7 +208,7 @@ fn admin<'t>(tenant: &'t Tenant, r: &mut Rng) -> Option<&'t User> {
     r.pick(&tenant.users[..(tenant.users.len() / 3).max(1)])
 }
 
-fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
+fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base, plant: Option<&Plant>) -> Value {
     let target = r.pick(&tenant.users);
     let other = r.pick(&tenant.users);
     let name = target.map(|u| u.display_name.clone()).unwrap_or_default();
@@ -162,10 +222,14 @@ fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
             "Block .iso attachments",
         ])
         .unwrap_or(&"Rule");
-    let (operation, object, params): (&str, String, Vec<Value>) = match r.below(11) {
-        0 | 1 => {
+    // Ordinary records never fire a built-in detection; those are planted (see `planted_exchange`).
+    let choice = r.below(11);
+    let planted = plant.map(|pl| planted_exchange(pl, &name, &other_upn, rule_name));
+    let (operation, object, params): (&str, String, Vec<Value>) = match (planted, choice) {
+        (Some(x), _) => x,
+        (None, 0 | 1) => {
             let extra = match r.below(4) {
-                0 => p("ForwardingSmtpAddress", "smtp:archive.partner@fabrikam.com"),
+                0 => p("RetainDeletedItemsFor", "30.00:00:00"),
                 1 => p("LitigationHoldEnabled", "True"),
                 2 => p("AuditEnabled", "True"),
                 _ => p("GrantSendOnBehalfTo", &other_upn),
@@ -176,18 +240,17 @@ fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
                 vec![p("Identity", &name), extra],
             )
         }
-        2 | 3 => (
+        (None, 2 | 3) => (
             "Add-MailboxPermission",
             name.clone(),
             vec![
                 p("Identity", &name),
                 p("User", &other_upn),
-                p("AccessRights", "FullAccess"),
+                p("AccessRights", "ReadPermission"),
                 p("InheritanceType", "All"),
-                p("AutoMapping", "True"),
             ],
         ),
-        4 => (
+        (None, 4) => (
             "Remove-MailboxPermission",
             name.clone(),
             vec![
@@ -197,8 +260,8 @@ fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
                 p("Confirm", "False"),
             ],
         ),
-        5 => (
-            "Add-RecipientPermission",
+        (None, 5) => (
+            "Remove-RecipientPermission",
             name.clone(),
             vec![
                 p("Identity", &name),
@@ -206,17 +269,12 @@ fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
                 p("AccessRights", "SendAs"),
             ],
         ),
-        6 => (
-            "New-TransportRule",
+        (None, 6) => (
+            "Disable-TransportRule",
             rule_name.to_string(),
-            vec![
-                p("Name", rule_name),
-                p("SentToScope", "NotInOrganization"),
-                p("Mode", "Enforce"),
-                p("StopRuleProcessing", "False"),
-            ],
+            vec![p("Identity", rule_name), p("Confirm", "False")],
         ),
-        7 => (
+        (None, 7) => (
             "Set-TransportRule",
             rule_name.to_string(),
             vec![
@@ -225,7 +283,7 @@ fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
                 p("Priority", "0"),
             ],
         ),
-        8 => (
+        (None, 8) => (
             "New-InboxRule",
             format!("{name}\\Move to RSS"),
             vec![
@@ -235,7 +293,7 @@ fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
                 p("StopProcessingRules", "True"),
             ],
         ),
-        9 => (
+        (None, 9) => (
             "Set-CASMailbox",
             name.clone(),
             vec![
@@ -256,8 +314,11 @@ fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
             vec![p("UnifiedAuditLogIngestionEnabled", "True")],
         ),
     };
-    let system = r.chance(15);
-    let actor = admin(tenant, r);
+    let system = plant.is_none() && r.chance(15);
+    let actor = match plant {
+        Some(_) => planted_actor(tenant, r),
+        None => admin(tenant, r),
+    };
     let (user_id, user_key, user_type) = if system {
         (
             "NT AUTHORITY\\SYSTEM (Microsoft.Exchange.ServiceHost)".to_string(),
@@ -395,13 +456,25 @@ fn sharepoint_file(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
     Value::Object(m)
 }
 
-fn sharepoint_sharing(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
+fn sharepoint_sharing(tenant: &Tenant, r: &mut Rng, b: Base, plant: Option<&Plant>) -> Value {
     let Some(f) = file_ref(tenant, r) else {
         return Value::Null;
     };
-    let user = r.pick(&tenant.users);
+    let user = match plant {
+        Some(_) => planted_actor(tenant, r),
+        None => r.pick(&tenant.users),
+    };
     let target = r.pick(&tenant.users);
-    let (operation, target_name, target_type, event_data) = match r.below(6) {
+    let choice = r.below(6);
+    // Anonymous links are planted only; an ordinary record shares with named people instead.
+    let choice = match plant {
+        Some(p) if p.positive => 2,
+        Some(p) if p.variant.is_multiple_of(2) => 3,
+        Some(_) => 6,
+        None if choice == 2 => 6,
+        None => choice,
+    };
+    let (operation, target_name, target_type, event_data) = match choice {
         0 => (
             "SharingSet",
             target.map(|u| u.upn.clone()).unwrap_or_default(),
@@ -425,6 +498,12 @@ fn sharepoint_sharing(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
             "SharingLinks.Company".to_string(),
             "SharePointGroup",
             "<Type>View</Type>",
+        ),
+        6 => (
+            "SecureLinkCreated",
+            "SharingLinks.Specific".to_string(),
+            "SharePointGroup",
+            "<Type>Edit</Type>",
         ),
         4 => (
             "AddedToSecureLink",
@@ -493,7 +572,13 @@ fn teams(tenant: &Tenant, r: &mut Rng, b: Base) -> Value {
     v
 }
 
-fn azure_ad(tenant: &Tenant, r: &mut Rng, b: Base, tenant_id: &str) -> Value {
+fn azure_ad(
+    tenant: &Tenant,
+    r: &mut Rng,
+    b: Base,
+    tenant_id: &str,
+    plant: Option<&Plant>,
+) -> Value {
     let (Some(target), Some(group), Some(role)) = (
         r.pick(&tenant.users),
         r.pick(&tenant.groups),
@@ -503,7 +588,24 @@ fn azure_ad(tenant: &Tenant, r: &mut Rng, b: Base, tenant_id: &str) -> Value {
     };
     let mp = |name: &str, old: Value, new: Value| obj! { "Name" => name, "NewValue" => crlf_array(&new), "OldValue" => crlf_array(&old) };
     let included = |names: &str| obj! { "Name" => "Included Updated Properties", "NewValue" => names, "OldValue" => "" };
-    let (operation, category, props): (&str, &str, Vec<Value>) = match r.below(9) {
+    let choice = r.below(9);
+    // Ordinary role assignments are to roles no detection cares about; privileged ones, and the
+    // removal near miss, are planted.
+    let (choice, role) = match plant {
+        Some(p) if p.positive => (6, pick_role(tenant, r, true).unwrap_or(role)),
+        Some(p) if p.variant.is_multiple_of(2) => (6, pick_role(tenant, r, false).unwrap_or(role)),
+        Some(_) => (
+            9,
+            tenant
+                .roles
+                .iter()
+                .find(|x| x.display_name == "Global Administrator")
+                .unwrap_or(role),
+        ),
+        None if choice == 6 => (6, pick_role(tenant, r, false).unwrap_or(role)),
+        None => (choice, role),
+    };
+    let (operation, category, props): (&str, &str, Vec<Value>) = match choice {
         0 => (
             "Add user.",
             "User",
@@ -549,13 +651,22 @@ fn azure_ad(tenant: &Tenant, r: &mut Rng, b: Base, tenant_id: &str) -> Value {
             ],
         ),
         7 => ("Reset user password.", "User", vec![]),
+        9 => (
+            "Remove member from role.",
+            "Role",
+            vec![
+                obj! { "Name" => "Role.ObjectID", "NewValue" => "", "OldValue" => &role.object_id },
+                obj! { "Name" => "Role.DisplayName", "NewValue" => "", "OldValue" => &role.display_name },
+                obj! { "Name" => "Role.TemplateId", "NewValue" => "", "OldValue" => &role.template_id },
+            ],
+        ),
         _ => (
             "Change user license.",
             "User",
             vec![included("AssignedLicense, AssignedPlan")],
         ),
     };
-    let by_app = r.chance(15);
+    let by_app = plant.is_none() && r.chance(15);
     let (user_id, user_key, user_type, actor) = if by_app {
         let app = r.pick(&tenant.apps);
         // The Actor array names the app (IdentityType Name) in most records; some carry only
@@ -590,7 +701,10 @@ fn azure_ad(tenant: &Tenant, r: &mut Rng, b: Base, tenant_id: &str) -> Value {
             Value::Array(ids),
         )
     } else {
-        let who = admin(tenant, r);
+        let who = match plant {
+            Some(_) => planted_actor(tenant, r),
+            None => admin(tenant, r),
+        };
         let upn = who.map(|u| u.upn.clone()).unwrap_or_default();
         let puid = who.map(|u| u.puid.clone()).unwrap_or_default();
         (
@@ -619,4 +733,174 @@ fn azure_ad(tenant: &Tenant, r: &mut Rng, b: Base, tenant_id: &str) -> Value {
 
 pub(crate) fn record_id(v: &Value) -> Option<String> {
     v.get("Id").and_then(Value::as_str).map(str::to_string)
+}
+
+/// Operation, object and parameters of a planted Exchange admin record.
+fn planted_exchange(
+    plant: &Plant,
+    name: &str,
+    colleague: &str,
+    rule_name: &str,
+) -> (&'static str, String, Vec<Value>) {
+    let p = |n: &str, v: &str| obj! { "Name" => n, "Value" => v };
+    let v = plant.variant;
+    // Obviously outside the organisation: free mail providers and a partner's domain.
+    let outsider = [
+        "j.doe.private@gmail.com",
+        "backup-box@proton.me",
+        "contact@fabrikam.com",
+    ][(v / 8 % 3) as usize];
+    match (plant.entry, plant.positive) {
+        (Entry::MailForwarding, true) => match v % 5 {
+            0 => (
+                "Set-Mailbox",
+                name.to_string(),
+                vec![
+                    p("Identity", name),
+                    p("ForwardingSmtpAddress", &format!("smtp:{outsider}")),
+                    p("DeliverToMailboxAndForward", "True"),
+                ],
+            ),
+            1 => (
+                "Set-Mailbox",
+                name.to_string(),
+                vec![p("Identity", name), p("ForwardingAddress", outsider)],
+            ),
+            2 => inbox_rule("New-InboxRule", name, "ForwardTo", outsider),
+            3 => inbox_rule("Set-InboxRule", name, "RedirectTo", outsider),
+            _ => inbox_rule("New-InboxRule", name, "ForwardAsAttachmentTo", outsider),
+        },
+        (Entry::MailForwarding, false) => match v % 3 {
+            0 => (
+                "Set-Mailbox",
+                name.to_string(),
+                vec![
+                    p("Identity", name),
+                    p("ForwardingSmtpAddress", &format!("smtp:{colleague}")),
+                    p("DeliverToMailboxAndForward", "True"),
+                ],
+            ),
+            1 => (
+                "Set-Mailbox",
+                name.to_string(),
+                vec![p("Identity", name), p("ForwardingSmtpAddress", "")],
+            ),
+            _ => (
+                "New-InboxRule",
+                format!("{name}\\Newsletters"),
+                vec![
+                    p("Mailbox", name),
+                    p("Name", "Newsletters"),
+                    p("MoveToFolder", &format!("{name}:\\Newsletters")),
+                ],
+            ),
+        },
+        (Entry::MailboxPermission, true) if v.is_multiple_of(2) => (
+            "Add-MailboxPermission",
+            name.to_string(),
+            vec![
+                p("Identity", name),
+                p("User", colleague),
+                p("AccessRights", "FullAccess"),
+                p("InheritanceType", "All"),
+                p("AutoMapping", "True"),
+            ],
+        ),
+        (Entry::MailboxPermission, true) => (
+            "Add-RecipientPermission",
+            name.to_string(),
+            vec![
+                p("Identity", name),
+                p("Trustee", colleague),
+                p("AccessRights", "SendAs"),
+            ],
+        ),
+        (Entry::MailboxPermission, false) if v.is_multiple_of(2) => (
+            "Add-MailboxPermission",
+            name.to_string(),
+            vec![
+                p("Identity", name),
+                p("User", colleague),
+                p("AccessRights", "ReadPermission"),
+                p("InheritanceType", "All"),
+            ],
+        ),
+        (Entry::MailboxPermission, false) => (
+            "Remove-MailboxPermission",
+            name.to_string(),
+            vec![
+                p("Identity", name),
+                p("User", colleague),
+                p("AccessRights", "FullAccess"),
+                p("Confirm", "False"),
+            ],
+        ),
+        (Entry::AuditLogging, true) if v.is_multiple_of(2) => (
+            "Set-AdminAuditLogConfig",
+            "Admin Audit Log Settings".to_string(),
+            vec![p("UnifiedAuditLogIngestionEnabled", "False")],
+        ),
+        (Entry::AuditLogging, true) => (
+            "Set-Mailbox",
+            name.to_string(),
+            vec![p("Identity", name), p("AuditEnabled", "False")],
+        ),
+        (Entry::AuditLogging, false) => (
+            "Set-AdminAuditLogConfig",
+            "Admin Audit Log Settings".to_string(),
+            vec![p("UnifiedAuditLogIngestionEnabled", "True")],
+        ),
+        (Entry::TransportRule, true) => (
+            "New-TransportRule",
+            rule_name.to_string(),
+            vec![
+                p("Name", rule_name),
+                p("SentToScope", "NotInOrganization"),
+                p("Mode", "Enforce"),
+                p("StopRuleProcessing", "False"),
+            ],
+        ),
+        (Entry::TransportRule, false) => (
+            if v.is_multiple_of(2) {
+                "Remove-TransportRule"
+            } else {
+                "Disable-TransportRule"
+            },
+            rule_name.to_string(),
+            vec![p("Identity", rule_name), p("Confirm", "False")],
+        ),
+        // Entries of other kinds never reach this builder.
+        _ => (
+            "Set-CASMailbox",
+            name.to_string(),
+            vec![p("Identity", name), p("PopEnabled", "False")],
+        ),
+    }
+}
+
+fn inbox_rule(
+    operation: &'static str,
+    mailbox: &str,
+    field: &str,
+    to: &str,
+) -> (&'static str, String, Vec<Value>) {
+    let p = |n: &str, v: &str| obj! { "Name" => n, "Value" => v };
+    let rule = "Weiterleitung";
+    (
+        operation,
+        format!("{mailbox}\\{rule}"),
+        vec![
+            p("Mailbox", mailbox),
+            p(
+                if operation == "New-InboxRule" {
+                    "Name"
+                } else {
+                    "Identity"
+                },
+                rule,
+            ),
+            p(field, to),
+            p("StopProcessingRules", "False"),
+        ],
+    )
 }

@@ -150,3 +150,25 @@ pub(crate) async fn truth(State(handle): State<SimHandle>, RawQuery(query): RawQ
         Json(json!({ "source": source, "from": from, "to": to, "count": count })).into_response()
     }
 }
+
+/// `GET /_sim/detections?start=...&end=...`: the planted detection positives and near misses
+/// among the records clients can fetch now (RFC 3339 bounds, both optional: the window's
+/// start and now).
+pub(crate) async fn detections(
+    State(handle): State<SimHandle>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pairs = query_pairs(query.as_deref());
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let mut bounds = [handle.origin(), handle.now()];
+    for (i, name) in ["start", "end"].into_iter().enumerate() {
+        if let Some(v) = get(name) {
+            match DateTime::parse_from_rfc3339(v) {
+                Ok(t) => bounds[i] = t.with_timezone(&Utc),
+                Err(_) => return bad(format!("{name} must be an RFC 3339 time")),
+            }
+        }
+    }
+    let [from, to] = bounds;
+    Json(json!({ "detections": handle.planted_detections(from, to) })).into_response()
+}

@@ -42,7 +42,7 @@ use crate::handle::SimHandle;
 /// - `POST /api/v1.0/{tenant}/activity/feed/subscriptions/start|stop`,
 ///   `GET .../subscriptions/list`, `GET .../subscriptions/content`,
 ///   `GET /api/v1.0/{tenant}/activity/feed/audit/{contentId}` (`/api/v1/...` works too)
-/// - `POST /_sim/control`, `GET /_sim/state`, `GET /_sim/truth`
+/// - `POST /_sim/control`, `GET /_sim/state`, `GET /_sim/truth`, `GET /_sim/detections`
 /// - OpenID Connect for demo sign-in (see [`crate::oidc`]): `GET /{tenant}/v2.0/.well-known/openid-configuration`,
 ///   `GET /{tenant}/discovery/v2.0/keys`, `GET|POST /{tenant}/oauth2/v2.0/authorize`,
 ///   `GET /{tenant}/oauth2/v2.0/logout`; the token endpoint also takes `authorization_code`
@@ -87,6 +87,7 @@ pub fn router(handle: SimHandle) -> Router {
         .route("/_sim/control", post(control::control))
         .route("/_sim/state", get(control::state))
         .route("/_sim/truth", get(control::truth))
+        .route("/_sim/detections", get(control::detections))
         .fallback(not_found)
         .layer(Extension(Arc::new(oidc::Codes::default())))
         .with_state(handle)
