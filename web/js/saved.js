@@ -50,8 +50,10 @@ export class SavedSearches {
       this.list, this.listStatus,
       h('h3', { className: 'popover-subtitle' }, 'Save the current filters'),
       form);
+    // The path as dispatched: a button that replaced itself (Rule…) is no longer in the popover
+    // by the time the click reaches the document, yet it was clicked inside.
     document.addEventListener('click', (e) => {
-      if (this.isOpen && !popover.parentElement.contains(e.target)) this.setOpen(false);
+      if (this.isOpen && !e.composedPath().includes(popover.parentElement)) this.setOpen(false);
     });
   }
 

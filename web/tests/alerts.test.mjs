@@ -426,7 +426,24 @@ test('a saved search is saved, recalled to apply its filters to the event list, 
   const expected = (await apiGet(`/api/events?${qs({ service, result: 'success', page_size: 50 })}`)).items.map((e) => e.id);
   assert.deepEqual(await page.$$eval('#events tbody tr', (trs) => trs.map((tr) => tr.dataset.id)), expected);
 
-  // Delete it.
+  // Make a rule of it: the editor opens on the new rule, matching the search's filters.
+  await page.click('#saved-toggle');
+  await page.click(`#saved-list .saved-item[data-id="${saved.id}"] .saved-rule`);
+  await page.selectOption(`#saved-list .saved-item[data-id="${saved.id}"] select`, 'high');
+  await page.click(`#saved-list .saved-item[data-id="${saved.id}"] button >> text=Create rule`);
+  await page.waitForURL((u) => u.hash.startsWith('#rules/'));
+  await viewSettled(page);
+  const ruleId = decodeURIComponent(new URL(page.url()).hash.slice('#rules/'.length));
+  const rule = await apiGet(`/api/rules/${encodeURIComponent(ruleId)}`);
+  assert.equal(rule.severity, 'high');
+  assert.equal(await page.inputValue('#r-severity'), 'high');
+  assert.deepEqual(JSON.parse(await page.inputValue('#r-match')), rule.match);
+  assert.match(JSON.stringify(rule.match), new RegExp(service), 'the rule matches the search\'s service');
+  await api('DELETE', `/api/rules/${encodeURIComponent(ruleId)}`);
+
+  // Delete the search.
+  await page.click('.views a[data-route="events"]');
+  await listSettled(page);
   await page.click('#saved-toggle');
   await page.click(`#saved-list .saved-item[data-id="${saved.id}"] .saved-delete`);
   await page.waitForSelector(`#saved-list .saved-item[data-id="${saved.id}"]`, { state: 'detached' });
