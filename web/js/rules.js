@@ -12,6 +12,12 @@ const TEST_DAYS = [1, 7, 30, 90];
 // The form's fields, as the server names them in its messages.
 const FIELDS = ['name', 'description', 'severity', 'enabled', 'match', 'threshold', 'suppress_minutes', 'tags'];
 
+const MATCH_EXAMPLE = JSON.stringify({
+  service: 'Exchange',
+  operation: ['Set-Mailbox'],
+  conditions: [{ path: 'Parameters[Name=ForwardingSmtpAddress].Value', op: 'external' }],
+}, null, 2);
+
 let gen = 0;
 // Said once on the next screen (after "create" moves to the new rule's address).
 let flash = '';
@@ -121,7 +127,7 @@ const BLANK = {
   description: '',
   enabled: true,
   severity: 'medium',
-  match: { service: '', operation: [], conditions: [] },
+  match: null, // an empty box with an example as its placeholder
   threshold: null,
   suppress_minutes: null,
   tags: [],
@@ -158,7 +164,15 @@ function editor(rule, isNew, ctx) {
     description: h('textarea', { id: 'r-description', name: 'description', rows: 2, maxLength: 2000, value: rule.description || '' }),
     severity: h('select', { id: 'r-severity', name: 'severity' }, SEVERITIES.map((s) => h('option', { value: s }, s))),
     enabled: h('input', { type: 'checkbox', id: 'r-enabled', name: 'enabled', checked: rule.enabled !== false }),
-    match: h('textarea', { id: 'r-match', name: 'match', rows: 12, spellcheck: false, className: 'code', value: JSON.stringify(rule.match ?? {}, null, 2) }),
+    match: h('textarea', {
+      id: 'r-match',
+      name: 'match',
+      rows: 12,
+      spellcheck: false,
+      className: 'code',
+      value: rule.match ? JSON.stringify(rule.match, null, 2) : '',
+      placeholder: MATCH_EXAMPLE,
+    }),
     count: h('input', { type: 'number', id: 'r-threshold-count', name: 'threshold.count', min: 1, step: 1, value: rule.threshold?.count ?? '' }),
     minutes: h('input', { type: 'number', id: 'r-threshold-minutes', name: 'threshold.minutes', min: 1, step: 1, value: rule.threshold?.minutes ?? '' }),
     groupBy: h('select', { id: 'r-threshold-group', name: 'threshold.group_by' }, h('option', { value: 'actor' }, 'actor'), h('option', { value: 'target' }, 'target')),
@@ -345,7 +359,7 @@ function editor(rule, isNew, ctx) {
   const note = rule.builtin
     ? h('p', { className: 'muted' }, 'A built-in detection: your changes are kept across restarts; it cannot be deleted, only switched off.')
     : null;
-  return [title, note, form, preview];
+  return [title, note, form, preview].filter(Boolean);
 }
 
 /** The form field a server message is about: its first word, up to a dot, bracket or colon. */

@@ -351,6 +351,8 @@ test('a new rule is created from the form, saved with its fields, and deleted', 
   await page.click('#new-rule');
   await page.waitForURL((u) => u.hash === '#rules/new');
   await viewSettled(page);
+  assert.ok(!/\b(null|undefined)\b/.test(await page.textContent('#view')), 'no stray null or undefined on the page');
+  assert.equal(await page.inputValue('#r-match'), '', 'a new rule starts with an empty match (an example is its placeholder)');
   await page.fill('#r-name', name);
   await page.selectOption('#r-severity', 'low');
   await page.fill('#r-match', JSON.stringify({ operation: ['FileDeleted'] }));

@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod commands;
 mod logging;
+pub mod report;
 
 use std::process::ExitCode;
 
@@ -45,7 +46,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report::chain(&e));
             ExitCode::FAILURE
         }
     }
