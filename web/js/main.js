@@ -192,7 +192,8 @@ async function syncRoute(route) {
     return;
   }
   if (savedSearches?.isOpen) savedSearches.setOpen(false);
-  if (prev?.name !== route.name && panel.isOpen) panel.close();
+  // An event opened over one alert or rule belongs to it, not to the next screen.
+  if (panel.isOpen) panel.close();
   try {
     const mod = await lazy[route.name]();
     if (state.route !== route) return; // another switch happened while the module loaded
