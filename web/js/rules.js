@@ -70,7 +70,7 @@ function ruleRow(rule, status) {
     type: 'checkbox',
     className: 'switch',
     checked: Boolean(rule.enabled),
-    attrs: { role: 'switch', 'aria-label': `${rule.name}: switched on` },
+    attrs: { role: 'switch', 'aria-label': `${rule.name} enabled` },
   });
   const tr = h('tr', { className: `row rule-row${rule.enabled ? '' : ' rule-off'}`, dataset: { id: rule.id } });
   toggle.addEventListener('change', async () => {
