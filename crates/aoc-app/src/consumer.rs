@@ -35,9 +35,17 @@ pub trait Consumer: Send + Sync {
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumeError<E: std::error::Error + 'static> {
     #[error("event sequence or cursor: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("consumer failed: {0}")]
-    Consumer(#[source] E),
+    Consumer(E),
+}
+
+// By hand rather than `#[from]`: the message already holds the cause, and a `source` too would
+// print it twice in a chain.
+impl<E: std::error::Error + 'static> From<StoreError> for ConsumeError<E> {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
 }
 
 /// Hand the consumer the next batch after its cursor (at most `batch` events) and move the

@@ -62,7 +62,7 @@ pub enum M365Error {
 
     /// The caller's page or blob handler failed; paging stopped there.
     #[error("page handler failed: {0}")]
-    Handler(#[source] BoxError),
+    Handler(BoxError),
 }
 
 fn fmt_code(code: &Option<String>) -> String {

@@ -164,7 +164,7 @@ fn timeout_for(path: &str, options: &ServerOptions) -> TimeoutLayer {
 /// Why the server cannot start with these settings.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("{0}")]
+    #[error(transparent)]
     RateLimit(#[from] limits::RedisError),
 }
 

@@ -12,10 +12,18 @@ pub enum ImportError {
     #[error("{}: not an audit log export AOC can read: {reason}", file.display())]
     UnknownFormat { file: PathBuf, reason: String },
     #[error("storing imported events failed: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// The reading thread ended abnormally (it panicked or the runtime shut down).
     #[error("the file reader stopped unexpectedly: {0}")]
     Reader(String),
+}
+
+// By hand rather than `#[from]`: the message already holds the cause, and a `source` too would
+// print it twice in a chain.
+impl From<StoreError> for ImportError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
 }
 
 impl ImportError {

@@ -23,7 +23,7 @@ pub enum SourceError {
     #[error("cannot save the watermark: {0}")]
     SaveWatermark(StoreError),
     #[error("cannot store events: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("cannot check the Management API subscriptions: {0}")]
     Subscriptions(M365Error),
     #[error(transparent)]
@@ -35,4 +35,12 @@ pub enum SourceError {
     /// Management API content types that failed, each with its reason.
     #[error("{}", .0.iter().map(|(t, e)| format!("{t}: {e}")).collect::<Vec<_>>().join("; "))]
     ContentTypes(Vec<(String, SourceError)>),
+}
+
+// By hand rather than `#[from]`: the message already holds the cause, and a `source` too would
+// print it twice in a chain.
+impl From<StoreError> for SourceError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
 }
