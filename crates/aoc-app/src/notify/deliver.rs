@@ -143,8 +143,10 @@ impl<S: OutboxQueue + ?Sized> Notifier<S> {
                     retry_in,
                     pause_channel,
                 } => {
-                    let retry_at =
-                        now + chrono::Duration::from_std(retry_in).unwrap_or(chrono::Duration::MAX);
+                    let retry_at = chrono::Duration::from_std(retry_in)
+                        .ok()
+                        .and_then(|d| now.checked_add_signed(d))
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
                     tracing::warn!(
                         channel = %item.channel,
                         item = item.id,

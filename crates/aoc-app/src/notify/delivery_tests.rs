@@ -331,3 +331,89 @@ async fn the_loop_delivers_in_the_background_and_stops_on_shutdown() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_host_name_listed_in_egress_allow_private_is_reached_over_http() {
+    let receiver = Receiver::start("127.0.0.1:0", vec![]).await;
+    let (_dir, store) = sqlite_store().await;
+    let channel = Channel {
+        url: format!("http://localhost:{}/hook", receiver.addr.port())
+            .parse()
+            .unwrap(),
+        ..local_channel(receiver.addr)
+    };
+    enqueue_for(
+        &*store,
+        std::slice::from_ref(&channel),
+        &alert(3, "low"),
+        None,
+    )
+    .await
+    .unwrap();
+
+    // Not listed: the guard refuses http to it when the notifier is built.
+    assert!(
+        Notifier::new(
+            store.clone(),
+            vec![channel.clone()],
+            &local_policy(),
+            NotifierOptions::default()
+        )
+        .is_err()
+    );
+
+    let policy = EgressPolicy::new(parse_allow_private("localhost").unwrap());
+    let notifier = Notifier::new(
+        store.clone(),
+        vec![channel],
+        &policy,
+        NotifierOptions::default(),
+    )
+    .unwrap();
+    let report = notifier.deliver_due(Utc::now()).await.unwrap();
+    assert_eq!(report.delivered, 1, "{report:?}");
+    assert_eq!(receiver.bodies().len(), 1);
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let target = Receiver::start("127.0.0.1:0", vec![]).await;
+    let redirect: &'static str = Box::leak(
+        format!("302 Found\r\nlocation: http://{}/elsewhere", target.addr).into_boxed_str(),
+    );
+    let receiver = Receiver::start("127.0.0.1:0", vec![redirect]).await;
+    let (_dir, store) = sqlite_store().await;
+    let channel = local_channel(receiver.addr);
+    enqueue_for(
+        &*store,
+        std::slice::from_ref(&channel),
+        &alert(4, "high"),
+        None,
+    )
+    .await
+    .unwrap();
+    let notifier = Notifier::new(
+        store.clone(),
+        vec![channel],
+        &local_policy(),
+        NotifierOptions::default(),
+    )
+    .unwrap();
+
+    let report = notifier.deliver_due(Utc::now()).await.unwrap();
+    assert_eq!(report.failed, 1, "{report:?}");
+    assert_eq!(receiver.bodies().len(), 1);
+    assert!(
+        target.bodies().is_empty(),
+        "the redirect target was never asked"
+    );
+    let item = &store
+        .due_outbox(Utc::now() + chrono::Duration::hours(1), 10)
+        .await
+        .unwrap()[0];
+    assert!(
+        item.last_error.as_deref().unwrap().contains("302"),
+        "{:?}",
+        item.last_error
+    );
+}

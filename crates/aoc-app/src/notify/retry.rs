@@ -15,7 +15,8 @@ pub(super) fn backoff(base: Duration, max: Duration, failures_before: u32, seed:
     let factor = 2u32.saturating_pow(failures_before.min(20));
     let full = base.saturating_mul(factor).min(max);
     let unit = (RandomState::new().hash_one((seed, failures_before)) % 1000) as u32;
-    full / 2 + (full / 2) * unit / 1000
+    let half = full / 2;
+    half.saturating_add(half.saturating_mul(unit) / 1000)
 }
 
 /// A `Retry-After` header: delay-seconds or an HTTP date, as a delay from `now`.
@@ -53,6 +54,8 @@ mod tests {
         let spread: std::collections::HashSet<_> =
             (0..50).map(|s| backoff(base, max, 5, s)).collect();
         assert!(spread.len() > 10, "jitter varies: {spread:?}");
+        // A silly cap saturates rather than overflowing.
+        assert!(backoff(Duration::MAX, Duration::MAX, 3, 1) >= Duration::MAX / 2);
     }
 
     #[test]
