@@ -83,8 +83,10 @@ pub(crate) struct Burst {
     pub start: Ticks,
     pub span: Ticks,
     pub count: u32,
-    /// Seed for the actor and the records' content.
+    /// Seed for the records' content.
     pub hash: u64,
+    /// Picks the actor among the staff: see [`BurstPlan::of_day`].
+    pub actor_turn: u64,
 }
 
 impl Burst {
@@ -117,9 +119,12 @@ impl BurstPlan {
     /// The bursts of one UTC day. Each kind happens every other day (which days depends on the
     /// seed), so any two consecutive days hold one burst of every kind. Kinds start in separate
     /// two-hour bands of the working day and pick different actors, so no two bursts of one
-    /// rule add up to more than either alone.
+    /// rule add up to more than either alone. Actors move on by a fixed stride from one
+    /// occurrence of a kind to the next, so one person's bursts of a kind are months apart and
+    /// a burst is told apart by its actor alone.
     pub(crate) fn of_day(&self, day: i64) -> impl Iterator<Item = Burst> + '_ {
-        let actors = hash2(self.salt, day as u64);
+        let actors =
+            hash2(self.salt, 0xac7).wrapping_add((day.div_euclid(2) as u64).wrapping_mul(11));
         BurstKind::ALL.into_iter().filter_map(move |kind| {
             let phase = hash2(self.salt, 0x0dd0 + kind.ordinal()) % 2;
             if !(day as u64).wrapping_add(phase).is_multiple_of(2) {
@@ -137,8 +142,8 @@ impl BurstPlan {
                 start,
                 span,
                 count,
-                // Shared per day so the actor picker can keep the day's actors apart.
-                hash: actors,
+                hash: h,
+                actor_turn: actors.wrapping_add(kind.ordinal() * 7),
             })
         })
     }

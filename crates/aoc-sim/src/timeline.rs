@@ -109,6 +109,10 @@ impl Timeline {
         if self.bursts.is_some() { SUB } else { 1 }
     }
 
+    pub(crate) fn slot_len(&self) -> Ticks {
+        self.slot
+    }
+
     /// The slot (in slot units, not record indices) that instant `t` falls in.
     pub(crate) fn slot_of(&self, t: Ticks) -> i64 {
         t.div_euclid(self.slot)

@@ -392,6 +392,15 @@ fn bursts_are_one_actor_and_the_right_size() {
     }
     // Every kind of burst comes every other day.
     assert!(positives >= 6, "{positives}");
+    // A burst is told apart by rule and actor alone: nobody floods twice in a week.
+    let mut floods = HashSet::new();
+    for (rule, actor, _) in bursts
+        .iter()
+        .filter(|(_, m)| m[0].expected == Expected::Positive)
+        .map(|(k, _)| k)
+    {
+        assert!(floods.insert((rule, actor)), "{rule} twice by {actor}");
+    }
 }
 
 #[test]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::SimSource;
 use super::unified::{self, Delivery};
 use crate::rng::hash2;
-use crate::time::{TICKS_PER_HOUR, Ticks};
+use crate::time::{TICKS_PER_HOUR, TICKS_PER_SECOND, Ticks};
 use crate::timeline::{Slot, Timeline};
 
 /// Catalogue entries planted as single records.
@@ -150,9 +150,7 @@ impl Schedule {
     /// instant in the window's first three quarters, if one exists before the window ends.
     pub(crate) fn planted_slot(&self, timeline: &Timeline, w: i64) -> Option<Slot> {
         let plant = self.plant(w);
-        let start = w.saturating_mul(self.window);
-        let end = start.saturating_add(self.window);
-        let target = start + (hash2(self.salt, w as u64) % (self.window as u64 * 3 / 4)) as Ticks;
+        let (start, end, target) = self.bounds(w);
         let mut k = timeline.slot_of(target);
         while timeline.slot_of(end) >= k {
             if let Some(s) = timeline.base(k) {
@@ -166,6 +164,14 @@ impl Schedule {
             k += 1;
         }
         None
+    }
+
+    /// Window `w`'s start, end and the instant its search for a slot to plant starts at.
+    fn bounds(&self, w: i64) -> (Ticks, Ticks, Ticks) {
+        let start = w.saturating_mul(self.window);
+        let end = start.saturating_add(self.window);
+        let target = start + (hash2(self.salt, w as u64) % (self.window as u64 * 3 / 4)) as Ticks;
+        (start, end, target)
     }
 
     /// What window `w`'s planted record is.
@@ -186,6 +192,14 @@ impl Schedule {
             return None;
         }
         let w = self.window_of(slot.time);
+        // Most slots lie before the search start and cannot be planted: skip the search.
+        // The search starts at the slot holding `target`; a record can sit up to a second
+        // before its slot when truncated to whole seconds.
+        let (_, _, target) = self.bounds(w);
+        let earliest = timeline.slot_of(target).saturating_mul(timeline.slot_len());
+        if slot.time < earliest - TICKS_PER_SECOND {
+            return None;
+        }
         let p = self.planted_slot(timeline, w)?;
         (p.hash == slot.hash && p.time == slot.time).then(|| self.plant(w))
     }
@@ -223,5 +237,33 @@ mod tests {
             }
         }
         assert!(found >= 28, "{found}");
+    }
+
+    #[test]
+    fn exactly_the_planted_slots_are_planted() {
+        // Slots shorter than a second, where truncation moves records across many slots.
+        for (source, rate, whole) in [
+            (SimSource::Unified, 300_000, true),
+            (SimSource::Unified, 900, true),
+            (SimSource::Directory, 400, false),
+        ] {
+            let t = Timeline::new(4, 8, rate, whole);
+            let s = Schedule::new(4, source);
+            let from = 20_300 * crate::time::TICKS_PER_DAY;
+            let to = from + 2 * s.window - 1;
+            let planted: Vec<_> = t
+                .asc(from, to)
+                .filter(|x| s.plant_of(&t, x).is_some())
+                .collect();
+            let expected: Vec<_> = s
+                .windows(from, to)
+                .filter_map(|w| s.planted_slot(&t, w))
+                .collect();
+            assert_eq!(planted.len(), expected.len(), "{source} {rate}");
+            for (a, b) in planted.iter().zip(&expected) {
+                assert_eq!((a.time, a.hash), (b.time, b.hash));
+            }
+            assert!(!planted.is_empty());
+        }
     }
 }

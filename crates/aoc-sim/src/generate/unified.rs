@@ -177,10 +177,7 @@ pub(crate) fn burst_actor<'t>(tenant: &'t Tenant, burst: &Burst) -> Option<&'t U
     if people.is_empty() {
         return None;
     }
-    let i = burst
-        .hash
-        .wrapping_add(burst.kind.ordinal().wrapping_mul(7))
-        % people.len() as u64;
+    let i = burst.actor_turn % people.len() as u64;
     people.get(i as usize).copied()
 }
 
