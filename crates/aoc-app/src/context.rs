@@ -9,15 +9,18 @@ use aoc_domain::{Mappings, Normalizer};
 use aoc_store::EventStore;
 
 use crate::activity::{ACTION_IMPORT, ActivityLog};
+use crate::alerting::evaluator::AlertSink;
 use crate::alerting::{
     AlertService, RuleEvaluator, RuleService, RuleTest, RuleTestResult, SavedSearchService,
     backtest,
 };
 use crate::caller::Caller;
 use crate::config::{Settings, redact_url};
+use crate::egress::{EgressPolicy, parse_allow_private, parse_domain_list};
 use crate::events::EventService;
 use crate::import::{ImportError, ImportProgress, ImportReport, import_paths};
 use crate::ingest::Ingest;
+use crate::notify::{Channel, Notifier, NotifierOptions, channels_from_settings, parse_severity};
 use crate::privacy::Privacy;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,9 @@ pub enum StartError {
     Connect(aoc_store::connect::ConnectError),
     #[error("MAPPINGS_FILE {0}: {1}")]
     Mappings(String, String),
+    /// A setting that is well formed but refused (an alert webhook the egress guard rejects).
+    #[error("{0}: {1}")]
+    Setting(&'static str, String),
 }
 
 pub struct AppContext {
@@ -41,6 +47,10 @@ pub struct AppContext {
     pub rules: RuleService,
     pub alerts: AlertService,
     pub saved_searches: SavedSearchService,
+    /// Where outbound calls may go (EGRESS_ALLOW_PRIVATE), for every client that calls out.
+    pub egress: EgressPolicy,
+    /// The alert notification webhooks, checked by `egress`.
+    pub alert_channels: Vec<Channel>,
     store: Arc<dyn EventStore>,
 }
 
@@ -56,7 +66,34 @@ impl AppContext {
                 aoc_store::StoreError::Connect(c) => StartError::Connect(c),
                 e => StartError::Store(redact_url(&settings.database_url), e),
             })?;
-        Self::with_store(settings, store)
+        let ctx = Self::with_store(settings, store)?;
+        ctx.resolve_alert_channels().await?;
+        Ok(ctx)
+    }
+
+    /// Look up each notification host now, so one that resolves to a private address is
+    /// refused at start-up with the reason (the connect-time check stays: DNS can change). A
+    /// name that does not resolve yet is only a warning: the network may come up after us.
+    pub async fn resolve_alert_channels(&self) -> Result<(), StartError> {
+        for channel in &self.alert_channels {
+            let Some(host) = channel.url.host_str() else {
+                continue;
+            };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            match self.egress.resolve(host).await {
+                Ok(_) => {}
+                Err(e @ crate::egress::EgressError::PrivateAddress { .. }) => {
+                    return Err(StartError::Setting(
+                        "ALERT_*_WEBHOOK_URL",
+                        format!("{} channel: {e}", channel.name),
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!(channel = %channel.name, error = %e, "alert webhook host does not resolve yet; deliveries will be retried");
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn with_store(
@@ -82,6 +119,11 @@ impl AppContext {
             activity.clone(),
             settings.m365.clone(),
         ));
+        let egress = EgressPolicy::new(
+            parse_allow_private(&settings.egress_allow_private)
+                .map_err(|e| StartError::Setting("EGRESS_ALLOW_PRIVATE", e))?,
+        );
+        let alert_channels = alert_channels(&settings, &egress)?;
         let rules = RuleService::new(store.clone(), activity.clone());
         let alerts = AlertService::new(store.clone(), events.clone(), activity.clone());
         let saved_searches = SavedSearchService::new(store.clone(), rules.clone());
@@ -94,6 +136,8 @@ impl AppContext {
             rules,
             alerts,
             saved_searches,
+            egress,
+            alert_channels,
             store,
         }))
     }
@@ -119,8 +163,28 @@ impl AppContext {
             self.rules.clone(),
             self.settings.alerts.internal_domains.clone(),
             self.settings.alerts.on_import,
-            None,
+            (!self.alert_channels.is_empty()).then(|| {
+                Arc::new(NotifySink {
+                    store: self.store.clone(),
+                    channels: self.alert_channels.clone(),
+                }) as Arc<dyn AlertSink>
+            }),
         )))
+    }
+
+    /// The loop that delivers queued alert notifications; None without channels.
+    pub fn notifier(&self) -> Result<Option<Notifier>, crate::AppError> {
+        if self.alert_channels.is_empty() {
+            return Ok(None);
+        }
+        Notifier::new(
+            self.store.clone(),
+            self.alert_channels.clone(),
+            &self.egress,
+            NotifierOptions::default(),
+        )
+        .map(Some)
+        .map_err(|e| crate::AppError::Unavailable(e.to_string()))
     }
 
     /// How far the rule evaluator is behind the stored events (counted up to 1,000,000).
@@ -190,5 +254,40 @@ impl AppContext {
             .record(caller, ACTION_IMPORT, None, detail)
             .await;
         result
+    }
+}
+
+/// The notification channels the ALERT_* settings name, each URL checked by the egress guard:
+/// a refused URL stops start-up with the reason, rather than alerts silently going nowhere.
+fn alert_channels(settings: &Settings, egress: &EgressPolicy) -> Result<Vec<Channel>, StartError> {
+    use secrecy::ExposeSecret;
+    let a = &settings.alerts;
+    let domains = parse_domain_list(&a.allowed_domains)
+        .map_err(|e| StartError::Setting("ALERT_ALLOWED_DOMAINS", e))?;
+    let severity = parse_severity(&a.notify_min_severity)
+        .map_err(|e| StartError::Setting("ALERT_NOTIFY_MIN_SEVERITY", e))?;
+    channels_from_settings(
+        egress,
+        a.webhook_url.as_ref().map(|s| s.expose_secret()),
+        a.teams_webhook_url.as_ref().map(|s| s.expose_secret()),
+        a.slack_webhook_url.as_ref().map(|s| s.expose_secret()),
+        &domains,
+        severity,
+    )
+    .map_err(|e| StartError::Setting("ALERT_*_WEBHOOK_URL", e))
+}
+
+/// Queues every alert the evaluator raises (or finds raised again) for the notification
+/// channels; the outbox ignores an alert already queued for a channel.
+struct NotifySink {
+    store: Arc<dyn EventStore>,
+    channels: Vec<Channel>,
+}
+
+#[async_trait::async_trait]
+impl AlertSink for NotifySink {
+    async fn alert(&self, alert: &aoc_store::Alert) -> Result<(), crate::AppError> {
+        crate::notify::enqueue_for(self.store.as_ref(), &self.channels, alert, None).await?;
+        Ok(())
     }
 }

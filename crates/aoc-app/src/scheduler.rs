@@ -81,6 +81,17 @@ pub fn start(ctx: Arc<AppContext>) -> Background {
     }
     if ctx.settings.alerts.enabled {
         tasks.push(tokio::spawn(evaluate_rules(ctx.clone())));
+        match ctx.notifier() {
+            Ok(Some(notifier)) => {
+                let names: Vec<String> = notifier.channels().map(|c| c.name.clone()).collect();
+                tracing::info!(channels = ?names, "alert notifications enabled");
+                tasks.push(tokio::spawn(async move {
+                    notifier.run_until(std::future::pending::<()>()).await;
+                }));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "alert notifications are off"),
+        }
     }
     Background(tasks)
 }

@@ -546,3 +546,154 @@ async fn wait_healthy(base: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A receiver that records every alert body POSTed to it.
+async fn start_receiver(
+    listener: tokio::net::TcpListener,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+) -> tokio::task::JoinHandle<()> {
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let got = got.clone();
+            async move {
+                got.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    })
+}
+
+/// The notification webhook is down while alerts are raised; once it is back, it receives
+/// every alert, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_was_down_receives_every_alert_once_it_is_back() {
+    let sim = alert_sim().await;
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = alert_env(&sim, &dir.path().join("aoc.db"));
+    env.insert(
+        "ALERT_WEBHOOK_URL".into(),
+        format!("http://127.0.0.1:{port}/hook"),
+    );
+    env.insert("EGRESS_ALLOW_PRIVATE".into(), "127.0.0.1".into());
+    let app = TestApp::start_with_settings(dir, Settings::from_map(&env).unwrap()).await;
+    let background = aoc_app::scheduler::start(app.ctx.clone());
+    fetch(&app, "").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.ctx.alert_evaluation_lag().await.unwrap().events_behind > 0 {
+        assert!(Instant::now() < deadline, "evaluation did not catch up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let alerts = all_alerts(&app, "").await;
+    assert!(!alerts.is_empty());
+    // Deliveries fail while nothing listens.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = app.ctx.store().outbox_status().await.unwrap();
+    assert_eq!(status.len(), 1, "{status:?}");
+    assert_eq!(status[0].pending, alerts.len() as u64, "{status:?}");
+    assert!(status[0].last_error.is_some(), "{status:?}");
+
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let receiver = start_receiver(listener, got.clone()).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while got.lock().unwrap().len() < alerts.len() {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} alerts arrived",
+            got.lock().unwrap().len(),
+            alerts.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Give a duplicate the chance to show up.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut ids: Vec<i64> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_i64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut expected: Vec<i64> = alerts.iter().map(|a| a["id"].as_i64().unwrap()).collect();
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "every alert once");
+    background.abort();
+    receiver.abort();
+}
+
+#[tokio::test]
+async fn a_webhook_the_egress_guard_refuses_stops_start_up() {
+    for (url, allow) in [
+        ("http://hooks.example.com/x", ""),
+        ("https://127.0.0.1/x", ""),
+        ("https://localhost:9/x", ""),
+        ("https://169.254.169.254/latest", "10.0.0.0/8"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::from_map(&HashMap::from([
+            (
+                "DATABASE_URL".to_string(),
+                format!("sqlite://{}", dir.path().join("a.db").display()),
+            ),
+            ("ALERTS_ENABLED".into(), "true".into()),
+            ("ALERT_WEBHOOK_URL".into(), url.into()),
+            ("EGRESS_ALLOW_PRIVATE".into(), allow.into()),
+        ]))
+        .unwrap();
+        match aoc_app::AppContext::open(settings).await {
+            Ok(_) => panic!("{url} was accepted"),
+            Err(e) => {
+                let message = e.to_string();
+                assert!(message.starts_with("ALERT_"), "{url}: {message}");
+                assert!(
+                    !message.contains("/x"),
+                    "{url}: the path may hold a token: {message}"
+                );
+            }
+        }
+    }
+}
+
+/// With Exchange gated, a caller without the role sees alerts about Exchange events with their
+/// details withheld and none of their events; other alerts are whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_about_hidden_events_show_no_details() {
+    let sim = alert_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = alert_env(&sim, &dir.path().join("aoc.db"));
+    env.insert("PRIVACY_SERVICES".into(), "exchange".into());
+    let app = TestApp::start_with_settings(dir, Settings::from_map(&env).unwrap()).await;
+    fetch(&app, "").await;
+    evaluate_all(&app).await;
+    let alerts = all_alerts(&app, "").await;
+    let (hidden, shown): (Vec<&Value>, Vec<&Value>) = alerts
+        .iter()
+        .partition(|a| a["rule_id"] == "mail-forwarding-external");
+    assert!(!hidden.is_empty() && !shown.is_empty());
+    for a in hidden {
+        assert_eq!(a["restricted"], true, "{a}");
+        assert_eq!(a["event_ids"], json!([]), "{a}");
+        let (status, detail) = app.get_json(&format!("/api/alerts/{}", a["id"])).await;
+        assert_eq!(status, 200);
+        assert_eq!(detail["events"], json!([]), "{detail}");
+        assert!(
+            !detail["summary"].as_str().unwrap().contains('@'),
+            "{detail}"
+        );
+    }
+    for a in shown
+        .iter()
+        .filter(|a| a["rule_id"] == "privileged-role-assigned")
+    {
+        assert_eq!(a["restricted"], false, "{a}");
+        let (_, detail) = app.get_json(&format!("/api/alerts/{}", a["id"])).await;
+        assert!(!detail["events"].as_array().unwrap().is_empty(), "{detail}");
+    }
+}
