@@ -5,7 +5,10 @@
 //! - [`Generator`]: deterministic raw audit records (Entra `directoryAudit`, Intune
 //!   `auditEvent`, Management Activity API records) as `serde_json::Value`, each a pure function
 //!   of `(seed, source, time slot)`, so the set of records in any time window is fixed by the
-//!   seed, whenever it is asked.
+//!   seed, whenever it is asked. It plants positives and near misses of every built-in
+//!   detection of docs/DETECTIONS.md (single records and `mass-download` / `mass-delete`
+//!   bursts) and lists them: [`Generator::detections_between`], `GET /_sim/detections`.
+//!   Ordinary records fire none of them. `SimConfig::plant_detections` turns planting off.
 //! - [`router`] / [`serve`] / [`start`]: an axum server impersonating the Microsoft identity
 //!   platform token endpoint, Microsoft Graph, the Office 365 Management Activity API, and
 //!   (for the start-up secrets load) Azure Key Vault and the managed identity token endpoints,
