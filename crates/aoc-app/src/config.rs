@@ -124,6 +124,8 @@ pub struct AlertSettings {
     pub allowed_domains: String,
     /// low, medium, high or critical: alerts below it are not sent.
     pub notify_min_severity: String,
+    /// The address people open AOC at (PUBLIC_URL), for links in notifications.
+    pub public_url: Option<String>,
 }
 
 /// Largest secret file read: secrets are short, and a path pointing at something else (a
@@ -445,6 +447,22 @@ impl Settings {
                         });
                     }
                     v
+                },
+                public_url: match env.get("PUBLIC_URL")? {
+                    None => None,
+                    Some(u) => match url::Url::parse(&u) {
+                        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                            Some(u.trim_end_matches('/').to_string())
+                        }
+                        _ => {
+                            return Err(ConfigError {
+                                var: "PUBLIC_URL",
+                                message: format!(
+                                    "expected the http(s) address AOC is opened at, got '{u}'"
+                                ),
+                            });
+                        }
+                    },
                 },
             },
             egress_allow_private: env.string("EGRESS_ALLOW_PRIVATE", "")?,

@@ -167,6 +167,7 @@ impl AppContext {
                 Arc::new(NotifySink {
                     store: self.store.clone(),
                     channels: self.alert_channels.clone(),
+                    public_url: self.settings.alerts.public_url.clone(),
                 }) as Arc<dyn AlertSink>
             }),
         )))
@@ -282,12 +283,19 @@ fn alert_channels(settings: &Settings, egress: &EgressPolicy) -> Result<Vec<Chan
 struct NotifySink {
     store: Arc<dyn EventStore>,
     channels: Vec<Channel>,
+    public_url: Option<String>,
 }
 
 #[async_trait::async_trait]
 impl AlertSink for NotifySink {
     async fn alert(&self, alert: &aoc_store::Alert) -> Result<(), crate::AppError> {
-        crate::notify::enqueue_for(self.store.as_ref(), &self.channels, alert, None).await?;
+        crate::notify::enqueue_for(
+            self.store.as_ref(),
+            &self.channels,
+            alert,
+            self.public_url.as_deref(),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -49,6 +49,10 @@ pub mod names {
     pub const ALERTS_OPEN: &str = "aoc_alerts_open";
     /// Gauge: stored events the rule evaluator has not looked at yet (counted up to 1,000,000).
     pub const ALERT_EVALUATION_LAG: &str = "aoc_alert_evaluation_lag_events";
+    /// Counter {channel}: alert notifications a receiver accepted.
+    pub const NOTIFY_DELIVERED: &str = aoc_app::notify::metric_names::DELIVERED;
+    /// Counter {channel}: notification attempts that failed (each is retried).
+    pub const NOTIFY_FAILED: &str = aoc_app::notify::metric_names::FAILED;
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -117,6 +121,14 @@ fn describe() {
         "events the alert rule evaluator looked at"
     );
     describe_gauge!(names::ALERTS_OPEN, "open alerts, by severity");
+    describe_counter!(
+        names::NOTIFY_DELIVERED,
+        "alert notifications delivered, by channel"
+    );
+    describe_counter!(
+        names::NOTIFY_FAILED,
+        "failed alert notification attempts (retried), by channel"
+    );
     describe_gauge!(
         names::ALERT_EVALUATION_LAG,
         "stored events not yet evaluated by the alert rules"

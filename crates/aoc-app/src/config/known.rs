@@ -249,6 +249,11 @@ pub const SETTINGS: &[SettingInfo] = &[
         "send alerts of this severity and above (low, medium, high, critical)",
     ),
     plain(
+        "PUBLIC_URL",
+        "",
+        "the address people open AOC at, for links in alert notifications",
+    ),
+    plain(
         "EGRESS_ALLOW_PRIVATE",
         "",
         "private hosts or CIDRs outbound calls may reach (e.g. 127.0.0.1,10.0.0.0/8); plain http is allowed to these only",

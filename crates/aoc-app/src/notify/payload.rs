@@ -25,7 +25,7 @@ pub fn payload_for(alert: &Alert, kind: ChannelKind, ui_base_url: Option<&str>) 
 
 /// Where the web UI shows an alert.
 pub fn alert_link(ui_base_url: &str, id: i64) -> String {
-    format!("{}/alerts/{id}", ui_base_url.trim_end_matches('/'))
+    format!("{}/#alerts/{id}", ui_base_url.trim_end_matches('/'))
 }
 
 fn generic(alert: &Alert, link: Option<String>) -> Value {
@@ -255,7 +255,7 @@ pub(crate) mod tests {
         assert_eq!(body["event_ids"].as_array().unwrap().len(), 7);
         assert_eq!(body["status"], "open");
         assert_eq!(body["first_seen"], "2026-12-01T08:30:00Z");
-        assert_eq!(body["link"], "https://aoc.contoso.com/alerts/42");
+        assert_eq!(body["link"], "https://aoc.contoso.com/#alerts/42");
         assert_eq!(
             payload_for(&alert(1, "low"), ChannelKind::Generic, None)["link"],
             Value::Null
@@ -292,7 +292,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             card["actions"][0]["url"],
-            "https://aoc.contoso.com/alerts/42"
+            "https://aoc.contoso.com/#alerts/42"
         );
         assert!(text.contains("ev5 (+2 more)"), "{text}");
     }
@@ -324,7 +324,7 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(
-            text.ends_with("<https://aoc.contoso.com/alerts/7|Open in AOC>"),
+            text.ends_with("<https://aoc.contoso.com/#alerts/7|Open in AOC>"),
             "{text}"
         );
         let blocks = body["blocks"].as_array().unwrap();
@@ -337,7 +337,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             blocks[3]["elements"][0]["url"],
-            "https://aoc.contoso.com/alerts/7"
+            "https://aoc.contoso.com/#alerts/7"
         );
     }
 
