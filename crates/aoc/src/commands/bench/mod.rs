@@ -1,7 +1,8 @@
-//! `aoc bench`: ingest, query latency, memory, start-up and disk figures at N events, on the
-//! embedded SQLite store and (with `--postgres`) on PostgreSQL. Prints a table and writes JSON;
-//! BENCHMARKS.md records the figures.
+//! `aoc bench`: ingest, query latency, memory, start-up, disk and alert-rule evaluation figures
+//! at N events, on the embedded SQLite store and (with `--postgres`) on PostgreSQL. Prints a
+//! table and writes JSON; BENCHMARKS.md records the figures.
 
+mod alerts;
 mod ingest;
 mod queries;
 mod server;
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 use aoc_domain::Normalizer;
 
 use crate::cli::BenchArgs;
+use alerts::AlertFigures;
 use ingest::{IngestRound, RoundPlan};
 use queries::QueryResult;
 
@@ -43,6 +45,9 @@ struct StoreFigures {
     idle_rss: Option<u64>,
     serving_peak_rss: Option<u64>,
     queries: Vec<QueryResult>,
+    /// Alert rules evaluated over every stored event (last, so the figures above are of a
+    /// store without alerts).
+    alerts: AlertFigures,
 }
 
 impl StoreFigures {
@@ -200,11 +205,31 @@ async fn bench_store(
         idle_rss: None,
         serving_peak_rss: None,
         queries: Vec::new(),
+        alerts: AlertFigures::default(),
     };
-    if args.ingest_only {
-        return Ok(figures);
+    if !args.ingest_only {
+        serve_and_query(&mut figures, url, dir, &samples).await?;
     }
+    figures.alerts = evaluate_alerts(url, &figures).await?;
+    Ok(figures)
+}
 
+/// The alert phase, on the store as ingest left it (queries only read): the rules and the
+/// alerts they raise would otherwise count in the disk figure and the queries' database.
+async fn evaluate_alerts(url: &str, figures: &StoreFigures) -> anyhow::Result<AlertFigures> {
+    let store = aoc_store::open(url)
+        .await
+        .context("cannot open the store again")?;
+    let ingest = figures.first.elapsed + figures.second.elapsed;
+    alerts::run(store, url, ingest).await
+}
+
+async fn serve_and_query(
+    figures: &mut StoreFigures,
+    url: &str,
+    dir: &Path,
+    samples: &[ingest::Sample],
+) -> anyhow::Result<()> {
     eprintln!(
         "  start-up on the full database ({} events)",
         figures.events_stored
@@ -233,14 +258,14 @@ async fn bench_store(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss = server::memory(&server.pid.to_string()).rss;
     eprintln!("  queries over HTTP ({QUERIES_PER_SHAPE} per shape)");
-    let result = queries::run(&client, &server.base_url, &samples, QUERIES_PER_SHAPE).await;
+    let result = queries::run(&client, &server.base_url, samples, QUERIES_PER_SHAPE).await;
     let serving_peak_rss = server::memory(&server.pid.to_string()).peak;
     server.stop().await?;
     figures.queries = result?;
     figures.startup = startup;
     figures.idle_rss = idle_rss;
     figures.serving_peak_rss = serving_peak_rss;
-    Ok(figures)
+    Ok(())
 }
 
 fn report_round(r: &IngestRound) {
@@ -420,6 +445,54 @@ fn print_table(all: &[StoreFigures], n: u64) {
         "events stored".into(),
         all.iter().map(|f| f.events_stored.to_string()).collect(),
     ));
+    if let Some(first) = all.first() {
+        let a = &first.alerts;
+        rows.push((
+            format!(
+                "alert rules, {} built-in + {} custom (events/s)",
+                a.builtin_rules, a.custom_rules
+            ),
+            all.iter()
+                .map(|f| format!("{:.0}", f.alerts.events_per_second()))
+                .collect(),
+        ));
+    }
+    rows.push((
+        "  evaluation time / ingest time".into(),
+        all.iter()
+            .map(|f| format!("{:.1} %", f.alerts.cost_percent()))
+            .collect(),
+    ));
+    rows.push((
+        "  read + match / store calls".into(),
+        all.iter()
+            .map(|f| {
+                format!(
+                    "{:.1} s / {:.1} s",
+                    f.alerts.matching.as_secs_f64(),
+                    f.alerts.store_calls_time().as_secs_f64()
+                )
+            })
+            .collect(),
+    ));
+    rows.push((
+        "  alerts raised".into(),
+        all.iter()
+            .map(|f| f.alerts.alerts_full.to_string())
+            .collect(),
+    ));
+    rows.push((
+        "alert rules, built-in pack alone (events/s)".into(),
+        all.iter()
+            .map(|f| format!("{:.0}", f.alerts.builtin_events_per_second()))
+            .collect(),
+    ));
+    rows.push((
+        "  evaluation time / ingest time".into(),
+        all.iter()
+            .map(|f| format!("{:.1} %", f.alerts.builtin_cost_percent()))
+            .collect(),
+    ));
     let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     let col = 24;
     let mut header = format!("{:<label_width$}", "measure");
@@ -486,6 +559,7 @@ fn to_json(all: &[StoreFigures], n: u64, total: Duration) -> Value {
                 "events_stored": f.events_stored,
                 "disk_bytes": f.disk_bytes,
                 "disk_bytes_per_event": f.disk_per_event(),
+                "alert_rules": f.alerts.to_json(),
             })
         })
         .collect();

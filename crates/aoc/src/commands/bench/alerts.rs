@@ -1,0 +1,690 @@
+//! The alert-rule half of `aoc bench`: what evaluating the built-in pack plus a realistic set of
+//! custom rules costs against what ingest of the same events cost (issue 13 asks for at most
+//! 10%). The evaluator runs as the service runs it: a consumer of the stored event sequence,
+//! `run_once` batch after batch from the first stored event.
+//!
+//! Besides the evaluator itself, three stripped-down consumers walk the same sequence so the
+//! time can be split: reading the sequence alone, reading plus matching every rule (as the
+//! evaluator calls the matcher, and with one shared view per event), and what is left is the
+//! evaluator's store calls (alerts, threshold matches, tags).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use aoc_app::consumer::{Consumer, run_once};
+use aoc_app::{AppContext, AppError, Caller, Settings};
+use aoc_domain::Event;
+use aoc_domain::rules::{CompiledRule, EventView, MatchContext};
+use aoc_store::EventStore;
+
+use super::ingest::rate;
+
+/// Custom rules stored on top of the built-in pack (the figure issue 13 names).
+pub const CUSTOM_RULES: usize = 50;
+/// Events per `handle` call: the service's evaluator batch.
+const BATCH: u32 = 1000;
+
+/// What the alert phase measured on one store.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFigures {
+    pub builtin_rules: usize,
+    pub custom_rules: usize,
+    /// Events the evaluator looked at (every stored event).
+    pub events: u64,
+    /// Ingest time of those events (both rounds).
+    pub ingest: Duration,
+    /// The evaluator with the built-in pack and the custom rules, on a store with no alerts.
+    pub full: Duration,
+    /// The evaluator with the built-in pack alone (run after `full`: its alerts exist already
+    /// and its tags are set, so the store calls it makes are upserts that change nothing).
+    pub builtin_only: Duration,
+    /// Reading the sequence and moving a cursor, nothing else.
+    pub read: Duration,
+    /// Reading plus matching every enabled rule, a fresh view per (rule, event) as the
+    /// evaluator calls the matcher.
+    pub matching: Duration,
+    /// The same with one view per event shared by all rules.
+    pub matching_shared: Duration,
+    pub alerts_full: u64,
+    pub alerts_builtin: u64,
+    pub calls: StoreCalls,
+}
+
+/// The store calls the full rule set implies, counted while matching.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreCalls {
+    /// Single-event rule matches: one `raise_alert` each.
+    pub raise_alert: u64,
+    /// Threshold rule matches: rows for `record_rule_matches`, and (at most) one
+    /// `rule_matches_in` window query each.
+    pub threshold_matches: u64,
+    /// Events whose tags change: one `set_tags` each.
+    pub set_tags: u64,
+}
+
+impl AlertFigures {
+    pub fn events_per_second(&self) -> f64 {
+        rate(self.events, self.full)
+    }
+
+    pub fn builtin_events_per_second(&self) -> f64 {
+        rate(self.events, self.builtin_only)
+    }
+
+    /// Evaluation time as a percentage of the ingest time of the same events.
+    pub fn cost_percent(&self) -> f64 {
+        percent(self.full, self.ingest)
+    }
+
+    pub fn builtin_cost_percent(&self) -> f64 {
+        percent(self.builtin_only, self.ingest)
+    }
+
+    /// The evaluator's time beyond reading and matching: its store calls.
+    pub fn store_calls_time(&self) -> Duration {
+        self.full.saturating_sub(self.matching)
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "builtin_rules": self.builtin_rules,
+            "custom_rules": self.custom_rules,
+            "events": self.events,
+            "ingest_seconds": self.ingest.as_secs_f64(),
+            "evaluate_seconds": self.full.as_secs_f64(),
+            "events_per_second": self.events_per_second(),
+            "cost_percent_of_ingest": self.cost_percent(),
+            "alerts_raised": self.alerts_full,
+            "builtin_only": {
+                "evaluate_seconds": self.builtin_only.as_secs_f64(),
+                "events_per_second": self.builtin_events_per_second(),
+                "cost_percent_of_ingest": self.builtin_cost_percent(),
+                "alerts_raised": self.alerts_builtin,
+            },
+            "breakdown": {
+                "read_sequence_seconds": self.read.as_secs_f64(),
+                "read_and_match_seconds": self.matching.as_secs_f64(),
+                "read_and_match_shared_view_seconds": self.matching_shared.as_secs_f64(),
+                "store_calls_seconds": self.store_calls_time().as_secs_f64(),
+                "raise_alert_calls": self.calls.raise_alert,
+                "threshold_matches": self.calls.threshold_matches,
+                "set_tags_calls": self.calls.set_tags,
+            },
+        })
+    }
+}
+
+fn percent(part: Duration, whole: Duration) -> f64 {
+    let whole = whole.as_secs_f64();
+    if whole > 0.0 {
+        100.0 * part.as_secs_f64() / whole
+    } else {
+        0.0
+    }
+}
+
+/// Store the built-in pack and [`CUSTOM_RULES`] custom rules in `store` and evaluate every
+/// stored event with them; `ingest` is how long ingesting those events took.
+pub async fn run(
+    store: Arc<dyn EventStore>,
+    url: &str,
+    ingest: Duration,
+) -> anyhow::Result<AlertFigures> {
+    let settings = Settings::from_map(&HashMap::from([
+        ("DATABASE_URL".to_string(), url.to_string()),
+        ("ALERTS_ENABLED".to_string(), "true".to_string()),
+    ]))?;
+    let ctx = AppContext::with_store(settings, store.clone())?;
+    let caller = Caller::system("bench");
+    let Some(evaluator) = ctx.rule_evaluator().await? else {
+        anyhow::bail!("alert rules are disabled in the bench settings");
+    };
+    let builtin_rules = ctx.rules.enabled().await?.len();
+    let mut custom_ids = Vec::with_capacity(CUSTOM_RULES);
+    for body in custom_rules() {
+        custom_ids.push(ctx.rules.create(&body, &caller).await?.rule["id"].clone());
+    }
+    let rules = ctx.rules.enabled().await?;
+    let context = MatchContext::new(ctx.settings.alerts.internal_domains.iter());
+    eprintln!(
+        "  alert rules: {} built-in + {} custom",
+        builtin_rules,
+        rules.len().saturating_sub(builtin_rules)
+    );
+
+    let read_only = ReadOnly;
+    let (read, events) = drain(store.as_ref(), &read_only).await?;
+    eprintln!(
+        "    read the sequence: {events} events in {:.1} s",
+        read.as_secs_f64()
+    );
+    let per_rule = MatchOnly::new(
+        "bench-match-per-rule",
+        rules.clone(),
+        context.clone(),
+        false,
+    );
+    let (matching, _) = drain(store.as_ref(), &per_rule).await?;
+    let shared = MatchOnly::new("bench-match-shared", rules.clone(), context, true);
+    let (matching_shared, _) = drain(store.as_ref(), &shared).await?;
+    let calls = per_rule.calls();
+    eprintln!(
+        "    read + match: {:.1} s (one view per event: {:.1} s); {} alert upserts, {} threshold \
+         matches, {} tag updates implied",
+        matching.as_secs_f64(),
+        matching_shared.as_secs_f64(),
+        calls.raise_alert,
+        calls.threshold_matches,
+        calls.set_tags
+    );
+
+    let (full, evaluated) = drain(store.as_ref(), &evaluator).await?;
+    let alerts_full = alert_total(store.as_ref(), None).await?;
+    eprintln!(
+        "    evaluate, all rules: {evaluated} events in {:.1} s: {:.0} events/s, {alerts_full} \
+         alerts; {:.1}% of ingest time",
+        full.as_secs_f64(),
+        rate(evaluated, full),
+        percent(full, ingest)
+    );
+
+    for id in custom_ids.iter().filter_map(Value::as_str) {
+        ctx.rules
+            .update(id, &json!({ "enabled": false }), &caller)
+            .await?;
+    }
+    let builtin = Renamed {
+        name: "bench-builtin-only",
+        inner: &evaluator,
+    };
+    let (builtin_only, _) = drain(store.as_ref(), &builtin).await?;
+    let builtin_ids: HashSet<String> = ctx
+        .rules
+        .enabled()
+        .await?
+        .iter()
+        .map(|r| r.rule().id.clone())
+        .collect();
+    let alerts_builtin = alert_total(store.as_ref(), Some(&builtin_ids)).await?;
+    eprintln!(
+        "    evaluate, built-in pack alone: {:.1} s: {:.0} events/s, {alerts_builtin} alerts; \
+         {:.1}% of ingest time",
+        builtin_only.as_secs_f64(),
+        rate(evaluated, builtin_only),
+        percent(builtin_only, ingest)
+    );
+
+    Ok(AlertFigures {
+        builtin_rules,
+        custom_rules: custom_ids.len(),
+        events: evaluated,
+        ingest,
+        full,
+        builtin_only,
+        read,
+        matching,
+        matching_shared,
+        alerts_full,
+        alerts_builtin,
+        calls,
+    })
+}
+
+/// Run a consumer from its (fresh) cursor to the end of the sequence; returns the time taken and
+/// the events handled.
+async fn drain<C: Consumer + ?Sized>(
+    store: &dyn EventStore,
+    consumer: &C,
+) -> anyhow::Result<(Duration, u64)> {
+    let start = Instant::now();
+    let mut events = 0u64;
+    loop {
+        let n = run_once(store, consumer, BATCH)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", consumer.name()))?;
+        if n == 0 {
+            break;
+        }
+        events += n as u64;
+    }
+    Ok((start.elapsed(), events))
+}
+
+/// Alerts in the store, of the rules in `rules` (all rules when None).
+async fn alert_total(
+    store: &dyn EventStore,
+    rules: Option<&HashSet<String>>,
+) -> anyhow::Result<u64> {
+    Ok(store
+        .alert_counts()
+        .await?
+        .iter()
+        .filter(|c| rules.is_none_or(|ids| ids.contains(&c.rule_id)))
+        .map(|c| c.count)
+        .sum())
+}
+
+/// Reads the sequence and does nothing with it.
+struct ReadOnly;
+
+#[async_trait]
+impl Consumer for ReadOnly {
+    type Error = AppError;
+
+    fn name(&self) -> &str {
+        "bench-read-only"
+    }
+
+    async fn handle(&self, _events: &[Event]) -> Result<(), AppError> {
+        Ok(())
+    }
+}
+
+/// Matches every rule against every event, as the evaluator does, without touching the store;
+/// counts the store calls the matches would cost.
+struct MatchOnly {
+    name: &'static str,
+    rules: Arc<Vec<Arc<CompiledRule>>>,
+    context: MatchContext,
+    shared_view: bool,
+    raise_alert: AtomicU64,
+    threshold_matches: AtomicU64,
+    set_tags: AtomicU64,
+}
+
+impl MatchOnly {
+    fn new(
+        name: &'static str,
+        rules: Arc<Vec<Arc<CompiledRule>>>,
+        context: MatchContext,
+        shared_view: bool,
+    ) -> Self {
+        Self {
+            name,
+            rules,
+            context,
+            shared_view,
+            raise_alert: AtomicU64::new(0),
+            threshold_matches: AtomicU64::new(0),
+            set_tags: AtomicU64::new(0),
+        }
+    }
+
+    fn calls(&self) -> StoreCalls {
+        StoreCalls {
+            raise_alert: self.raise_alert.load(Ordering::Relaxed),
+            threshold_matches: self.threshold_matches.load(Ordering::Relaxed),
+            set_tags: self.set_tags.load(Ordering::Relaxed),
+        }
+    }
+
+    fn matches(&self, rule: &CompiledRule, event: &Event, view: &EventView<'_>) -> bool {
+        if self.shared_view {
+            rule.matches_view(view, &self.context)
+        } else {
+            rule.matches(event, &self.context)
+        }
+    }
+}
+
+#[async_trait]
+impl Consumer for MatchOnly {
+    type Error = AppError;
+
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn handle(&self, events: &[Event]) -> Result<(), AppError> {
+        let (mut raise, mut threshold, mut tagged) = (0, 0, 0);
+        for event in events {
+            let view = EventView::new(event);
+            let mut new_tags = false;
+            for rule in self.rules.iter() {
+                if !self.matches(rule, event, &view) {
+                    continue;
+                }
+                let r = rule.rule();
+                new_tags |= r
+                    .tags
+                    .iter()
+                    .any(|t| !event.tags.iter().any(|e| e.eq_ignore_ascii_case(t)));
+                if r.threshold.is_some() {
+                    threshold += u64::from(rule.group_key(event).is_some());
+                } else {
+                    raise += 1;
+                }
+            }
+            tagged += u64::from(new_tags);
+        }
+        self.raise_alert.fetch_add(raise, Ordering::Relaxed);
+        self.threshold_matches
+            .fetch_add(threshold, Ordering::Relaxed);
+        self.set_tags.fetch_add(tagged, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// An evaluator under another consumer name: a second pass over the sequence with its own
+/// cursor.
+struct Renamed<'a, C> {
+    name: &'static str,
+    inner: &'a C,
+}
+
+#[async_trait]
+impl<C: Consumer> Consumer for Renamed<'_, C> {
+    type Error = C::Error;
+
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn handle(&self, events: &[Event]) -> Result<(), C::Error> {
+        self.inner.handle(events).await
+    }
+}
+
+/// Severities the custom rules cycle through.
+const SEVERITIES: [&str; 3] = ["low", "medium", "high"];
+
+/// The custom rules: ten kinds of rule people write, five variants each, over what the
+/// simulated tenant records (so some match and some never do, as in a real deployment).
+pub fn custom_rules() -> Vec<Value> {
+    (0..CUSTOM_RULES)
+        .map(|i| {
+            let variant = i / 10;
+            let (what, mut body) = custom_rule(i % 10, variant);
+            if let Value::Object(map) = &mut body {
+                map.insert("name".into(), json!(format!("bench {i:02}: {what}")));
+                map.insert("severity".into(), json!(SEVERITIES[i % SEVERITIES.len()]));
+            }
+            body
+        })
+        .collect()
+}
+
+fn pick<T: Copy>(items: &[T], variant: usize) -> T {
+    items[variant % items.len()]
+}
+
+fn custom_rule(kind: usize, v: usize) -> (&'static str, Value) {
+    match kind {
+        // Service and operations, with an outcome.
+        0 => {
+            let (service, ops, result) = pick(
+                &[
+                    (
+                        "Exchange",
+                        &["Remove-MailboxPermission", "Remove-InboxRule"][..],
+                        "success",
+                    ),
+                    (
+                        "Entra ID",
+                        &["Reset user password", "Delete user"][..],
+                        "failure",
+                    ),
+                    (
+                        "Intune",
+                        &["Delete ManagedDevice", "Patch ManagedDevice"][..],
+                        "success",
+                    ),
+                    (
+                        "Teams",
+                        &["MemberRoleChanged", "TeamCreated"][..],
+                        "success",
+                    ),
+                    ("OneDrive", &["FileDeleted", "FileUploaded"][..], "failure"),
+                ],
+                v,
+            );
+            (
+                "service and operations",
+                json!({"match": {"service": service, "operation": ops, "result": result}}),
+            )
+        }
+        // Alternatives.
+        1 => {
+            let (service, a, b, word) = pick(
+                &[
+                    (
+                        "Entra ID",
+                        "Add member to group",
+                        "Remove member from group",
+                        "finance",
+                    ),
+                    (
+                        "Exchange",
+                        "Remove-TransportRule",
+                        "Remove-RecipientPermission",
+                        "ceo",
+                    ),
+                    (
+                        "SharePoint",
+                        "SiteDeleted",
+                        "FileVersionsAllDeleted",
+                        "contract",
+                    ),
+                    ("Entra ID", "Add owner to group", "Add group", "privileged"),
+                    (
+                        "Intune",
+                        "Delete ManagedDevice",
+                        "Patch ManagedDevice",
+                        "kiosk",
+                    ),
+                ],
+                v,
+            );
+            (
+                "alternatives",
+                json!({"match": {"service": service, "any": [
+                    {"operation": a},
+                    {"operation": b, "result": "failure"},
+                    {"search": word},
+                ]}}),
+            )
+        }
+        // A raw parameter exists, or equals a value.
+        2 => {
+            let (op, name, value) = pick(
+                &[
+                    ("Set-Mailbox", "HiddenFromAddressListsEnabled", Some("True")),
+                    ("Set-Mailbox", "LitigationHoldEnabled", Some("False")),
+                    ("Set-CASMailbox", "OWAEnabled", None),
+                    ("Set-TransportRule", "Enabled", Some("False")),
+                    ("Set-Mailbox", "GrantSendOnBehalfTo", None),
+                ],
+                v,
+            );
+            let path = format!("Parameters[Name={name}].Value");
+            let condition = match value {
+                Some(value) => json!({"path": path, "op": "eq", "value": value}),
+                None => json!({"path": path, "op": "exists"}),
+            };
+            (
+                "raw parameter",
+                json!({"match": {"service": "Exchange", "operation": op, "conditions": [condition]}}),
+            )
+        }
+        // A raw field contains one of some words.
+        3 => {
+            let (service, path, words) = pick(
+                &[
+                    (
+                        "SharePoint",
+                        "SourceFileName",
+                        &["payroll", "passwords", ".pst"][..],
+                    ),
+                    ("OneDrive", "SourceFileName", &["backup", ".kdbx"][..]),
+                    (
+                        "SharePoint",
+                        "SiteUrl",
+                        &["/sites/board", "/sites/legal-hold"][..],
+                    ),
+                    ("Exchange", "ClientIP", &["185.220.101.", "45.155.205."][..]),
+                    (
+                        "Entra ID",
+                        "targetResources[].displayName",
+                        &["admin", "break"][..],
+                    ),
+                ],
+                v,
+            );
+            (
+                "raw field contains",
+                json!({"match": {"service": service,
+                    "conditions": [{"path": path, "op": "contains", "value": words}]},
+                    "tags": ["sensitive"]}),
+            )
+        }
+        // A raw field is one of some values.
+        4 => {
+            let (service, path, values) = pick(
+                &[
+                    (
+                        "Exchange",
+                        "Parameters[Name=Identity].Value",
+                        &["ceo@contoso.com", "cfo@contoso.com"][..],
+                    ),
+                    (
+                        "SharePoint",
+                        "UserAgent",
+                        &["curl/8.0", "python-requests/2.31"][..],
+                    ),
+                    ("Entra ID", "category", &["RoleManagement", "Policy"][..]),
+                    (
+                        "Intune",
+                        "activityType",
+                        &["Delete ManagedDevice", "Wipe"][..],
+                    ),
+                    ("Teams", "TeamName", &["Board", "Executive Leadership"][..]),
+                ],
+                v,
+            );
+            (
+                "raw field in a list",
+                json!({"match": {"service": service,
+                    "conditions": [{"path": path, "op": "in", "value": values}]}}),
+            )
+        }
+        // A negated condition.
+        5 => {
+            let (service, op, path, value) = pick(
+                &[
+                    ("Entra ID", "Update user", "result", "success"),
+                    ("Exchange", "Set-Mailbox", "ResultStatus", "True"),
+                    (
+                        "Entra ID",
+                        "Add member to group",
+                        "initiatedBy.user.userPrincipalName",
+                        "x",
+                    ),
+                    ("Exchange", "New-InboxRule", "ResultStatus", "True"),
+                    ("Entra ID", "Add service principal", "result", "success"),
+                ],
+                v,
+            );
+            (
+                "negated condition",
+                json!({"match": {"service": service, "operation": op,
+                    "conditions": [{"path": path, "op": "eq", "value": value, "not": true}]}}),
+            )
+        }
+        // Free text anywhere in the record: every event's raw JSON is searched.
+        6 => {
+            let word = pick(
+                &["payroll", "legal hold", "vpn", "salary", "acquisition"],
+                v,
+            );
+            let body = if v.is_multiple_of(2) {
+                json!({"match": {"search": word}})
+            } else {
+                json!({"match": {"service": "SharePoint", "search": word}})
+            };
+            ("free text", body)
+        }
+        // Thresholds.
+        7 => {
+            let (ops, count, minutes, group_by) = pick(
+                &[
+                    (&["FileAccessed"][..], 500, 5, "actor"),
+                    (&["Reset user password"][..], 5, 60, "actor"),
+                    (&["MemberAdded", "MemberRemoved"][..], 20, 10, "actor"),
+                    (&["Remove member from group"][..], 10, 30, "target"),
+                    (&["Delete user"][..], 5, 60, "actor"),
+                ],
+                v,
+            );
+            (
+                "threshold",
+                json!({"match": {"operation": ops},
+                    "threshold": {"count": count, "minutes": minutes, "group_by": group_by}}),
+            )
+        }
+        // One alert per actor per window.
+        8 => {
+            let (op, minutes) = pick(
+                &[
+                    ("Update user", 60),
+                    ("Add member to group", 120),
+                    ("Remove-MailboxPermission", 30),
+                    ("Delete ManagedDevice", 60),
+                    ("MemberAdded", 240),
+                ],
+                v,
+            );
+            (
+                "suppressed",
+                json!({"match": {"operation": op}, "suppress_minutes": minutes}),
+            )
+        }
+        // Who acted, or on whom.
+        _ => {
+            let body = match v % 5 {
+                0 => json!({"match": {"actor": "admin", "service": "Entra ID"}}),
+                1 => json!({"match": {"target": "ceo"}, "tags": ["vip"]}),
+                2 => json!({"match": {"actor": "svc-", "service": "Exchange"}}),
+                3 => {
+                    json!({"match": {"target": "finance", "operation": ["FileDownloaded", "FileAccessed"]}})
+                }
+                _ => json!({"match": {"actor": "breakglass"}, "tags": ["break-glass"]}),
+            };
+            ("actor or target", body)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use aoc_domain::rules::Rule;
+
+    #[test]
+    fn every_custom_rule_is_valid_and_named_once() {
+        let bodies = custom_rules();
+        assert_eq!(bodies.len(), CUSTOM_RULES);
+        let mut names = HashSet::new();
+        for body in &bodies {
+            let rule = Rule::parse(body).unwrap_or_else(|e| panic!("{body}: {e}"));
+            CompiledRule::new(rule.clone()).unwrap();
+            assert!(names.insert(rule.name), "{body}");
+        }
+        let thresholds = bodies
+            .iter()
+            .filter(|b| b.get("threshold").is_some())
+            .count();
+        let searches = bodies
+            .iter()
+            .filter(|b| b["match"].get("search").is_some())
+            .count();
+        assert_eq!(thresholds, 5);
+        assert_eq!(searches, 5);
+    }
+}
