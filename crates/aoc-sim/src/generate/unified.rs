@@ -221,7 +221,14 @@ fn exchange_admin(tenant: &Tenant, r: &mut Rng, b: Base, plant: Option<&Plant>) 
         .unwrap_or(&"Rule");
     // Ordinary records never fire a built-in detection; those are planted (see `planted_exchange`).
     let choice = r.below(11);
-    let planted = plant.map(|pl| planted_exchange(pl, &name, &other_upn, rule_name));
+    // A colleague with a tenant UPN: a guest's `#EXT#@contoso.onmicrosoft.com` address is not
+    // in the acting admin's domain, so forwarding there would not be a near miss.
+    let colleague = other
+        .filter(|u| !u.guest)
+        .or_else(|| tenant.users.iter().find(|u| !u.guest))
+        .map(|u| u.upn.clone())
+        .unwrap_or_default();
+    let planted = plant.map(|pl| planted_exchange(pl, &name, &colleague, rule_name));
     let (operation, object, params): (&str, String, Vec<Value>) = match (planted, choice) {
         (Some(x), _) => x,
         (None, 0 | 1) => {
