@@ -23,6 +23,17 @@ use crate::ingest::Ingest;
 use crate::notify::{Channel, Notifier, NotifierOptions, channels_from_settings, parse_severity};
 use crate::privacy::Privacy;
 
+/// What [`AppContext::evaluate_alerts_now`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AlertCatchUp {
+    pub evaluated: usize,
+    /// Open alerts added (by this run or, concurrently, by another process).
+    pub new_alerts: u64,
+    pub open: u64,
+    /// Notifications delivered by the one delivery pass.
+    pub delivered: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot open the database ({0}): {1}")]
@@ -171,6 +182,40 @@ impl AppContext {
                 }) as Arc<dyn AlertSink>
             }),
         )))
+    }
+
+    /// Evaluate every stored event the rules have not seen yet, then try once to deliver the
+    /// queued notifications: what `aoc fetch` and `aoc import` do when no server runs the
+    /// evaluator in the background. None when ALERTS_ENABLED is off.
+    pub async fn evaluate_alerts_now(&self) -> Result<Option<AlertCatchUp>, crate::AppError> {
+        let Some(evaluator) = self.rule_evaluator().await? else {
+            return Ok(None);
+        };
+        let open_before = self.alerts.summary().await?.open;
+        let mut evaluated = 0;
+        loop {
+            let n = crate::consumer::run_once(self.store.as_ref(), &evaluator, 1000)
+                .await
+                .map_err(|e| match e {
+                    crate::consumer::ConsumeError::Store(s) => crate::AppError::Store(s),
+                    crate::consumer::ConsumeError::Consumer(a) => a,
+                })?;
+            if n == 0 {
+                break;
+            }
+            evaluated += n;
+        }
+        let open = self.alerts.summary().await?.open;
+        let mut delivered = 0;
+        if let Some(notifier) = self.notifier()? {
+            delivered = notifier.deliver_due(chrono::Utc::now()).await?.delivered;
+        }
+        Ok(Some(AlertCatchUp {
+            evaluated,
+            new_alerts: open.saturating_sub(open_before),
+            open,
+            delivered,
+        }))
     }
 
     /// The loop that delivers queued alert notifications; None without channels.

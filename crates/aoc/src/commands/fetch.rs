@@ -43,6 +43,7 @@ pub async fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_report(&report);
     }
+    super::report_alerts(&ctx).await;
     Ok(if report.all_failed() {
         ExitCode::FAILURE
     } else {

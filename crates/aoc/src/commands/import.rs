@@ -21,6 +21,10 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         "imported {} records from {} file(s): {} new, {} duplicates, {} rejected",
         report.records, report.files, report.new, report.duplicates, report.rejected
     );
+    // Imported events raise alerts only when asked to: old records would alert as if new.
+    if ctx.settings.alerts.on_import {
+        super::report_alerts(&ctx).await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

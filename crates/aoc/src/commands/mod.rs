@@ -37,6 +37,28 @@ pub async fn settings_from(
     Ok((settings, secrets))
 }
 
+/// With ALERTS_ENABLED, evaluate what the rules have not seen yet (a fetch or import from the
+/// command line, with no server evaluating in the background) and say what it raised, on
+/// stderr so `--json` output stays one document. A failure here is a warning: the events are
+/// stored, and the next run or the server evaluates them.
+pub async fn report_alerts(ctx: &AppContext) {
+    match ctx.evaluate_alerts_now().await {
+        Ok(None) => {}
+        Ok(Some(r)) => eprintln!(
+            "alert rules: {} events evaluated, {} new alerts, {} open{}",
+            r.evaluated,
+            r.new_alerts,
+            r.open,
+            if r.delivered > 0 {
+                format!(", {} notifications sent", r.delivered)
+            } else {
+                String::new()
+            }
+        ),
+        Err(e) => eprintln!("warning: alert rules not evaluated: {e}"),
+    }
+}
+
 pub async fn open_context(settings: Settings) -> anyhow::Result<Arc<AppContext>> {
     Ok(AppContext::open(settings).await?)
 }

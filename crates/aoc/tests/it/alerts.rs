@@ -697,3 +697,53 @@ async fn alerts_about_hidden_events_show_no_details() {
         assert!(!detail["events"].as_array().unwrap().is_empty(), "{detail}");
     }
 }
+
+/// `aoc fetch` with no server running evaluates what it stored and says what it raised; a
+/// second run raises nothing new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fetch_command_evaluates_the_rules_itself() {
+    let sim = alert_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("aoc.db");
+    let env = alert_env(&sim, &db);
+    let run = |env: HashMap<String, String>| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aoc"))
+            .arg("fetch")
+            .env_clear()
+            .envs(env)
+            .env("AOC_LOG", "warn")
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap()
+    };
+    let out = tokio::task::spawn_blocking({
+        let env = env.clone();
+        move || run(env)
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    let store = aoc_store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let open: u64 = store
+        .alert_counts()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|c| c.status == "open")
+        .map(|c| c.count)
+        .sum();
+    assert!(open > 0);
+    assert!(
+        stderr.contains(&format!("{open} new alerts, {open} open")),
+        "{stderr}"
+    );
+    let out = tokio::task::spawn_blocking(move || run(env)).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        stderr.contains(&format!("0 events evaluated, 0 new alerts, {open} open")),
+        "{stderr}"
+    );
+}
