@@ -34,6 +34,7 @@ pub mod alerting;
 mod codec;
 pub mod connect;
 mod in_flight;
+pub mod jobs;
 mod migrations;
 pub mod postgres;
 mod readiness;
@@ -49,6 +50,7 @@ pub use alerting::{
     Alert, AlertCount, AlertQuery, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus, RuleMatch,
     SavedSearch, StoredRule,
 };
+pub use jobs::{Job, JobEnd, JobQuery, JobState, NewJob};
 pub use in_flight::{DEFAULT_DEPTH as DEFAULT_INSERTS_IN_FLIGHT, InFlight};
 pub use postgres::PgStore;
 pub use sequence::{SequenceBatch, SequencePosition};
@@ -390,6 +392,52 @@ pub trait EventStore: Send + Sync + 'static {
     }
     async fn outbox_status(&self) -> StoreResult<Vec<OutboxStatus>> {
         Err(StoreError::Unsupported("the outbox"))
+    }
+
+    // --- Jobs (see `jobs`). Backends override all of these.
+
+    /// Queue a job; returns it as stored (state `queued`).
+    async fn create_job(&self, _job: &NewJob) -> StoreResult<Job> {
+        Err(StoreError::Unsupported("jobs"))
+    }
+    /// Move the oldest queued job to `running` for `worker` and return it; None when nothing
+    /// is queued. Atomic: however many workers call at once, each job is claimed by one.
+    async fn claim_job(&self, _worker: &str) -> StoreResult<Option<Job>> {
+        Err(StoreError::Unsupported("jobs"))
+    }
+    /// A running job's progress, and proof its worker is alive (the heartbeat). Returns
+    /// whether a cancel was asked for (false too when the job is no longer running).
+    async fn job_heartbeat(
+        &self,
+        _id: i64,
+        _done: u64,
+        _total: Option<u64>,
+    ) -> StoreResult<bool> {
+        Err(StoreError::Unsupported("jobs"))
+    }
+    /// End a running job. Returns false, changing nothing, when it is not running (it was
+    /// swept to `interrupted` meanwhile).
+    async fn finish_job(&self, _id: i64, _end: &JobEnd) -> StoreResult<bool> {
+        Err(StoreError::Unsupported("jobs"))
+    }
+    /// Cancel: a queued job becomes `cancelled` at once, a running one is flagged for its
+    /// worker, a finished one is left as it is. Returns the job after the change; None when
+    /// there is no such job.
+    async fn cancel_job(&self, _id: i64) -> StoreResult<Option<Job>> {
+        Err(StoreError::Unsupported("jobs"))
+    }
+    async fn get_job(&self, _id: i64) -> StoreResult<Option<Job>> {
+        Err(StoreError::Unsupported("jobs"))
+    }
+    /// Jobs newest first (see [`JobQuery`]).
+    async fn list_jobs(&self, _query: &JobQuery) -> StoreResult<Vec<Job>> {
+        Err(StoreError::Unsupported("jobs"))
+    }
+    /// Running jobs whose last heartbeat is before `stale_before` (or that never beat and
+    /// started before it): their worker is gone. They become `interrupted` (`cancelled` when a
+    /// cancel was asked for), finished now. Returns how many.
+    async fn interrupt_stale_jobs(&self, _stale_before: DateTime<Utc>) -> StoreResult<u64> {
+        Err(StoreError::Unsupported("jobs"))
     }
 }
 

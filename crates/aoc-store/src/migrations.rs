@@ -37,6 +37,11 @@ const SQLITE: &[Script] = &[
         "alerting",
         include_str!("../migrations/sqlite/0005_alerting.sql"),
     ),
+    (
+        6,
+        "jobs",
+        include_str!("../migrations/sqlite/0006_jobs.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -64,6 +69,11 @@ const POSTGRES: &[Script] = &[
         5,
         "alerting",
         include_str!("../migrations/postgres/0005_alerting.sql"),
+    ),
+    (
+        6,
+        "jobs",
+        include_str!("../migrations/postgres/0006_jobs.sql"),
     ),
 ];
 

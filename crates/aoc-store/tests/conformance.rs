@@ -19,6 +19,9 @@ use activity::*;
 #[path = "conformance/alerting.rs"]
 mod alerting;
 use alerting::*;
+#[path = "conformance/jobs.rs"]
+mod jobs;
+use jobs::*;
 #[path = "conformance/sequence.rs"]
 mod sequence;
 use sequence::*;
@@ -94,6 +97,11 @@ const CHECKS: &[Check] = checks![
     saved_searches_visible_to_owner_and_shared,
     outbox_dedupes_and_retries_when_due,
     outbox_status_per_channel,
+    jobs_queue_claim_progress_and_finish,
+    jobs_claim_oldest_first_each_once,
+    jobs_cancel_queued_at_once_running_by_flag,
+    jobs_list_newest_first_with_filters_and_cursor,
+    jobs_stale_running_become_interrupted,
 ];
 
 /// Run every check on fresh stores from `make`, each in its own task so one failure does not

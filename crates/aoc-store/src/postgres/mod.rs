@@ -8,6 +8,7 @@
 mod activity;
 mod alerting;
 mod encode;
+mod jobs;
 mod query;
 mod sequence;
 mod state;
@@ -355,5 +356,37 @@ impl EventStore for PgStore {
 
     async fn outbox_status(&self) -> StoreResult<Vec<crate::OutboxStatus>> {
         alerting::outbox_status(&self.pool).await
+    }
+
+    async fn create_job(&self, job: &crate::NewJob) -> StoreResult<crate::Job> {
+        jobs::create(&self.pool, job).await
+    }
+
+    async fn claim_job(&self, worker: &str) -> StoreResult<Option<crate::Job>> {
+        jobs::claim(&self.pool, worker).await
+    }
+
+    async fn job_heartbeat(&self, id: i64, done: u64, total: Option<u64>) -> StoreResult<bool> {
+        jobs::heartbeat(&self.pool, id, done, total).await
+    }
+
+    async fn finish_job(&self, id: i64, end: &crate::JobEnd) -> StoreResult<bool> {
+        jobs::finish(&self.pool, id, end).await
+    }
+
+    async fn cancel_job(&self, id: i64) -> StoreResult<Option<crate::Job>> {
+        jobs::cancel(&self.pool, id).await
+    }
+
+    async fn get_job(&self, id: i64) -> StoreResult<Option<crate::Job>> {
+        jobs::get(&self.pool, id).await
+    }
+
+    async fn list_jobs(&self, query: &crate::JobQuery) -> StoreResult<Vec<crate::Job>> {
+        jobs::list(&self.pool, query).await
+    }
+
+    async fn interrupt_stale_jobs(&self, stale_before: DateTime<Utc>) -> StoreResult<u64> {
+        jobs::interrupt_stale(&self.pool, stale_before).await
     }
 }

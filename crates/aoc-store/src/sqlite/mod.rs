@@ -4,6 +4,7 @@
 mod activity;
 mod alerting;
 mod body;
+mod jobs;
 mod query;
 mod sequence;
 mod state;
@@ -443,6 +444,38 @@ impl EventStore for SqliteStore {
 
     async fn outbox_status(&self) -> StoreResult<Vec<crate::OutboxStatus>> {
         alerting::outbox_status(&self.reader).await
+    }
+
+    async fn create_job(&self, job: &crate::NewJob) -> StoreResult<crate::Job> {
+        jobs::create(&self.writer, job).await
+    }
+
+    async fn claim_job(&self, worker: &str) -> StoreResult<Option<crate::Job>> {
+        jobs::claim(&self.writer, worker).await
+    }
+
+    async fn job_heartbeat(&self, id: i64, done: u64, total: Option<u64>) -> StoreResult<bool> {
+        jobs::heartbeat(&self.writer, id, done, total).await
+    }
+
+    async fn finish_job(&self, id: i64, end: &crate::JobEnd) -> StoreResult<bool> {
+        jobs::finish(&self.writer, id, end).await
+    }
+
+    async fn cancel_job(&self, id: i64) -> StoreResult<Option<crate::Job>> {
+        jobs::cancel(&self.writer, id).await
+    }
+
+    async fn get_job(&self, id: i64) -> StoreResult<Option<crate::Job>> {
+        jobs::get(&self.reader, id).await
+    }
+
+    async fn list_jobs(&self, query: &crate::JobQuery) -> StoreResult<Vec<crate::Job>> {
+        jobs::list(&self.reader, query).await
+    }
+
+    async fn interrupt_stale_jobs(&self, stale_before: DateTime<Utc>) -> StoreResult<u64> {
+        jobs::interrupt_stale(&self.writer, stale_before).await
     }
 }
 
