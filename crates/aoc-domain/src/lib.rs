@@ -1,6 +1,7 @@
 //! Pure types and logic for AOC: the event shape every source is normalized into, the query
 //! and cursor types every front door speaks, and the per-source normalizers. No I/O, no async.
 
+pub mod ask;
 pub mod cursor;
 pub mod event;
 pub mod query;
