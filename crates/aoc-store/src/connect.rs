@@ -170,8 +170,8 @@ async fn wait_for_postgres(options: &PgConnectOptions, patience: Duration) -> St
                 return Err(StoreError::Connect(ConnectError::new(
                     failure.kind,
                     format!(
-                        "gave up after {} s (DATABASE_STARTUP_TIMEOUT_SECONDS): {failure}",
-                        started.elapsed().as_secs()
+                        "gave up after {:.1} s (DATABASE_STARTUP_TIMEOUT_SECONDS): {failure}",
+                        started.elapsed().as_secs_f64()
                     ),
                 )));
             }

@@ -65,7 +65,8 @@ pub(crate) fn describe(e: &sqlx::Error) -> String {
         }
         // SQLITE_READONLY and its extended codes.
         Some(code) if code.parse::<i64>().is_ok_and(|c| c & 0xff == 8) => {
-            "; the database file or its directory is not writable by the user running aoc"
+            "; the database file named by DATABASE_URL, or its directory, is not writable by \
+             the user running aoc"
         }
         _ => "",
     };
