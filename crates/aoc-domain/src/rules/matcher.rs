@@ -34,8 +34,15 @@ impl<'a> EventView<'a> {
 
     /// The raw record as JSON text, lowercased (for `search`).
     fn raw_text(&self) -> &str {
-        self.raw_text
-            .get_or_init(|| self.event.raw.to_string().to_lowercase())
+        self.raw_text.get_or_init(|| {
+            let mut text = self.event.raw.to_string();
+            if text.is_ascii() {
+                text.make_ascii_lowercase();
+                text
+            } else {
+                text.to_lowercase()
+            }
+        })
     }
 
     /// The acting user's UPN: where each normalizer keeps it (Graph `initiatedBy.user`,
@@ -248,15 +255,17 @@ impl CompiledMatch {
             return false;
         }
         if let Some(search) = &self.search {
-            let shown = [
-                event.operation.as_str(),
-                event.service.as_str(),
-                event.actor_display.as_str(),
-                event.display_summary.as_str(),
-            ];
-            let in_display = shown.iter().any(|s| contains_ci(s, search))
+            let found = view.raw_text().contains(search.as_str())
+                || [
+                    event.operation.as_str(),
+                    event.service.as_str(),
+                    event.actor_display.as_str(),
+                    event.display_summary.as_str(),
+                ]
+                .iter()
+                .any(|s| contains_ci(s, search))
                 || event.target_displays.iter().any(|t| contains_ci(t, search));
-            if !in_display && !view.raw_text().contains(search.as_str()) {
+            if !found {
                 return false;
             }
         }

@@ -1179,3 +1179,83 @@ fn intune_wipe_retire() {
         &intune("Reboot device", "rebootNow ManagedDevice")
     ));
 }
+
+/// Evaluation cost of the pack plus 50 custom rules, by kind of rule, beside the cost of
+/// normalizing the same records (the machine's load cancels out of the ratio): run with
+/// `cargo test -p aoc-domain --release --lib rules::tests::evaluation_cost -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn evaluation_cost() {
+    let custom = |kind: u32, i: u32| {
+        let matcher = match kind {
+            0 => json!({"operation": format!("Op{i}"), "actor": "mallory"}),
+            1 => json!({"service": "Exchange", "conditions": [
+                {"path": "Parameters[Name=Identity].Value", "op": "contains", "value": format!("vip{i}")}]}),
+            2 => json!({"search": format!("needle-{i}")}),
+            3 => json!({"result": "failure", "target": format!("secret{i}")}),
+            _ => json!({"any": [{"operation": "FileDownloaded", "actor": format!("user{i}")},
+                {"conditions": [{"path": "targetResources[].modifiedProperties[displayName=Role.DisplayName].newValue", "op": "eq", "value": format!("Role {i}")}]}]}),
+        };
+        compile(json!({"name": format!("custom {i}"), "severity": "low", "match": matcher}))
+    };
+    let pack: Vec<CompiledRule> = builtin_pack()
+        .into_iter()
+        .map(|r| CompiledRule::new(r).unwrap())
+        .collect();
+    let mut groups = vec![("pack".to_owned(), pack)];
+    for kind in 0..5 {
+        groups.push((
+            format!("10 custom of kind {kind}"),
+            (0..10).map(|i| custom(kind, i)).collect(),
+        ));
+    }
+    let events = [
+        cmdlet(
+            "Set-Mailbox",
+            &[
+                ("Identity", "bob.kelly@contoso.com"),
+                ("ForwardingSmtpAddress", "smtp:x@fabrikam.com"),
+            ],
+        ),
+        sharepoint("FileDownloaded", "bob.kelly@contoso.com"),
+        graph_role_change("Add member to role", "Global Administrator"),
+        consent("False", "User.Read openid profile"),
+        intune("Wipe device", "wipe ManagedDevice"),
+    ];
+    let ctx = ctx();
+    let rounds = 10_000;
+    let best = |f: &mut dyn FnMut(usize)| {
+        (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                (0..rounds).for_each(&mut *f);
+                start.elapsed() / rounds as u32
+            })
+            .min()
+            .unwrap()
+    };
+    let normalizer = Normalizer::new(Mappings::builtin());
+    let normalize = best(&mut |n| {
+        let e = &events[n % events.len()];
+        let kind = RecordKind::detect(&e.raw).unwrap();
+        assert!(
+            normalizer
+                .normalize(kind, e.source, e.raw.clone(), &NoResolver)
+                .is_ok()
+        );
+    });
+    println!("normalizing: {normalize:?} per event");
+    for (name, rules) in &groups {
+        let cost = best(&mut |n| {
+            let view = EventView::new(&events[n % events.len()]);
+            std::hint::black_box(rules.iter().filter(|r| r.matches_view(&view, &ctx)).count());
+        });
+        println!("{name}: {cost:?} per event");
+    }
+    let all: Vec<&CompiledRule> = groups.iter().flat_map(|(_, r)| r).collect();
+    let cost = best(&mut |n| {
+        let view = EventView::new(&events[n % events.len()]);
+        std::hint::black_box(all.iter().filter(|r| r.matches_view(&view, &ctx)).count());
+    });
+    println!("all {} rules: {cost:?} per event", all.len());
+}

@@ -19,10 +19,24 @@ pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
     }
     if hay.is_ascii() && needle.is_ascii() {
         let (h, n) = (hay.as_bytes(), needle.as_bytes());
-        n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+        if n.len() > h.len() {
+            return false;
+        }
+        let (first, rest) = (n[0], &n[1..]);
+        // Only positions whose first byte fits are compared in full.
+        (0..=h.len() - n.len()).any(|i| {
+            h[i].to_ascii_lowercase() == first && h[i + 1..i + n.len()].eq_ignore_ascii_case(rest)
+        })
     } else {
         hay.to_lowercase().contains(needle)
     }
+}
+
+/// The text inside a JSON string literal when it has no escapes (most of Microsoft's encoded
+/// values), so it needs no decoding.
+fn plain_literal(s: &str) -> Option<&str> {
+    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains(['\\', '"'])).then_some(inner)
 }
 
 /// Calls `f` on each text a leaf value stands for, stopping at the first true: a string
@@ -35,6 +49,9 @@ pub(crate) fn texts(value: &Value, f: &mut dyn FnMut(&str) -> bool) -> bool {
             let s = s.trim();
             if f(s) {
                 return true;
+            }
+            if let Some(inner) = plain_literal(s) {
+                return f(inner.trim());
             }
             if s.starts_with('"') || s.starts_with('[') {
                 match serde_json::from_str::<Value>(s) {
@@ -114,6 +131,7 @@ mod tests {
             false
         });
         assert_eq!(seen, ["[\"Mail.Read\", 3]", "Mail.Read", "3"]);
+        assert!(texts(&json!(r#""say \"hi\"""#), &mut |t| t == "say \"hi\""));
         assert!(texts(&json!(false), &mut |t| t == "false"));
         assert!(!texts(&json!({"a": "b"}), &mut |_| true));
     }
