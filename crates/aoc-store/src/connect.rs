@@ -94,6 +94,7 @@ pub async fn open_with(
 ) -> StoreResult<Arc<dyn EventStore>> {
     match crate::parse_url(database_url)? {
         DatabaseUrl::Sqlite(path) => {
+            writable_if_present(&path)?;
             let store = SqliteStore::open(&path)
                 .await
                 .map_err(|e| explain_sqlite(&path, e))?;
@@ -371,6 +372,31 @@ pub fn explain_sqlite(path: &Path, e: StoreError) -> StoreError {
     match explained {
         Some((kind, message)) => StoreError::Connect(ConnectError::new(kind, message)),
         None => e,
+    }
+}
+
+/// SQLite opens a file it may not write read-only without a word, and the first insert fails
+/// much later; so ask the file system first.
+fn writable_if_present(path: &Path) -> StoreResult<()> {
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            Err(StoreError::Connect(ConnectError::new(
+                ConnectFailure::ReadOnly,
+                format!(
+                    "the SQLite database is read-only (DATABASE_URL=sqlite://{}): {e}; make the \
+                     file and its directory writable by the user running aoc, or point \
+                     DATABASE_URL at a writable place",
+                    path.display()
+                ),
+            )))
+        }
+        // Missing (it is created), or something SQLite will name better.
+        _ => Ok(()),
     }
 }
 

@@ -7,6 +7,7 @@ mod alerts;
 mod api;
 mod auth;
 mod common;
+mod database_faults;
 mod deployment;
 mod hardening;
 mod import;
