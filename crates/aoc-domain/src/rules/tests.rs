@@ -653,6 +653,29 @@ fn the_pack_is_the_catalogue() {
 }
 
 #[test]
+fn the_catalogues_example_rule_parses() {
+    let doc = include_str!("../../../../docs/DETECTIONS.md");
+    let block = doc
+        .split("```json")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("DETECTIONS.md has a json example");
+    let rule = Rule::parse(&serde_json::from_str(block).unwrap()).unwrap();
+    let e = cmdlet(
+        "Set-Mailbox",
+        &[
+            ("Identity", "CEO"),
+            ("ForwardingSmtpAddress", "smtp:x@fabrikam.com"),
+        ],
+    );
+    let mut by_ceo = e.clone();
+    by_ceo.actor_display = "ceo@contoso.com".into();
+    let compiled = CompiledRule::new(rule).unwrap();
+    assert!(compiled.matches(&by_ceo, &ctx()));
+    assert!(!compiled.matches(&e, &ctx()));
+}
+
+#[test]
 fn privileged_role_assigned() {
     let id = "privileged-role-assigned";
     for role in PRIVILEGED_ROLES {
