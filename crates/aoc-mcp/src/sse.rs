@@ -60,11 +60,6 @@ impl SseBridge {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-
-    #[cfg(test)]
-    pub(crate) fn open_sessions(&self) -> usize {
-        self.sessions().len()
-    }
 }
 
 /// Removes the session when its event stream is dropped (the client went away).

@@ -8,6 +8,7 @@ pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod limits;
+mod mcp;
 pub mod metrics;
 mod middleware;
 pub mod openapi;
@@ -125,6 +126,13 @@ api_routes! {
     GET "/api/filter-options" => routes::events::filter_options,
     GET "/api/fetch-audit-logs" => routes::ingest::fetch,
     GET "/api/source-health" => routes::ingest::source_health,
+    GET "/api/jobs" => routes::jobs::list,
+    POST "/api/jobs/fetch" => routes::jobs::start_fetch,
+    POST "/api/jobs/import" => routes::jobs::start_import,
+    POST "/api/jobs/renormalize" => routes::jobs::start_renormalize,
+    POST "/api/jobs/rule-test" => routes::jobs::start_rule_test,
+    GET "/api/jobs/{id}" => routes::jobs::get,
+    DELETE "/api/jobs/{id}" => routes::jobs::cancel,
     GET "/api/activity" => routes::activity::list,
     POST "/api/webhooks/graph" => routes::webhooks::graph,
     GET "/api/config/features" => routes::config::features,
@@ -153,7 +161,8 @@ pub fn api_document(access: &openapi::Access<'_>) -> utoipa::openapi::OpenApi {
 }
 
 fn timeout_for(path: &str, options: &ServerOptions) -> TimeoutLayer {
-    let limit = if path == "/api/fetch-audit-logs" {
+    // An upload of a large export takes as long as the client's link needs.
+    let limit = if path == "/api/fetch-audit-logs" || path == "/api/jobs/import" {
         options.fetch_timeout
     } else {
         options.request_timeout
@@ -208,6 +217,9 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
         .route("/", get(static_files::index))
         .route("/{*path}", get(static_files::asset))
         .merge(api);
+    if settings.ai_features_enabled {
+        app = app.merge(mcp::routes(ctx.clone(), options));
+    }
     let auth = settings.auth.enabled.then(|| {
         let discovery = auth::discovery_url(&settings.auth, options.openid_config_url.as_deref());
         let webhook_open = settings.webhook_client_secret.is_some();

@@ -37,6 +37,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure ingest, query latency, memory, start-up and disk use on generated events.
     Bench(BenchArgs),
+    /// Serve MCP (Model Context Protocol) on stdin/stdout for an AI assistant, over the
+    /// configured database; privacy rules apply (needs AI_FEATURES_ENABLED=true).
+    Mcp,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Simulate(args) => commands::simulate::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Bench(args) => commands::bench::run(args).await,
+            Command::Mcp => commands::mcp::run().await,
         }
     });
     match result {

@@ -160,7 +160,9 @@ impl Auth {
     /// Does this request need a token? The API does; the UI's files, /health, /metrics (which
     /// has its own address check) and the sign-in configuration the UI reads first do not.
     pub fn protects(&self, method: &Method, path: &str) -> bool {
-        if !(path == "/api" || path.starts_with("/api/")) {
+        let api = path == "/api" || path.starts_with("/api/");
+        let mcp = path == "/mcp" || path.starts_with("/mcp/");
+        if !(api || mcp) {
             return false;
         }
         if path == "/api/config/auth" && method == Method::GET {
@@ -349,6 +351,9 @@ mod tests {
         let auth = Auth::new(&settings(&[], &[]), "http://127.0.0.1:9/x".into(), true);
         assert!(auth.protects(&Method::GET, "/api/events"));
         assert!(auth.protects(&Method::GET, "/api/nowhere"));
+        assert!(auth.protects(&Method::POST, "/mcp"));
+        assert!(auth.protects(&Method::GET, "/mcp/sse"));
+        assert!(!auth.protects(&Method::GET, "/mcpx"));
         assert!(auth.protects(&Method::POST, "/api/config/auth"));
         assert!(!auth.protects(&Method::GET, "/api/config/auth"));
         assert!(!auth.protects(&Method::POST, "/api/webhooks/graph"));

@@ -42,6 +42,10 @@ impl Category {
 
     /// Which budget a request spends from; None for requests that are not limited.
     pub fn of(method: &Method, path: &str) -> Option<Self> {
+        // MCP posts are reads (tool calls), so they spend from the general budget.
+        if path == "/mcp" || path.starts_with("/mcp/") {
+            return Some(Category::Default);
+        }
         if !path.starts_with("/api/") {
             return None;
         }
@@ -231,6 +235,10 @@ mod tests {
         );
         assert_eq!(
             Category::of(&Method::GET, "/api/events"),
+            Some(Category::Default)
+        );
+        assert_eq!(
+            Category::of(&Method::POST, "/mcp/messages/"),
             Some(Category::Default)
         );
         assert_eq!(Category::of(&Method::GET, "/health"), None);

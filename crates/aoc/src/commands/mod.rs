@@ -4,6 +4,7 @@ pub mod demo_auth;
 pub mod fetch;
 pub mod import;
 pub mod maintenance;
+pub mod mcp;
 pub mod serve;
 pub mod simulate;
 
