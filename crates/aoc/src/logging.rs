@@ -46,11 +46,14 @@ pub fn init(cli: &Cli) -> Result<(), String> {
     let bars = matches!(cli.command, crate::cli::Command::Fetch(_)) && terminal;
     // The demo fetches every few minutes; a line per page and blob would bury its URL.
     let demo = matches!(cli.command, crate::cli::Command::Demo(_));
-    let default = match (cli.verbose, bars, demo) {
-        (true, _, _) => "debug",
-        (false, true, _) => "warn",
-        (false, false, true) => "info,aoc_m365=warn",
-        (false, false, false) => "info",
+    // The bench raises thousands of alerts on purpose; a line each would bury its progress.
+    let bench = matches!(cli.command, crate::cli::Command::Bench(_));
+    let default = match (cli.verbose, bars, demo, bench) {
+        (true, _, _, _) => "debug",
+        (false, true, _, _) => "warn",
+        (false, false, true, _) => "info,aoc_m365=warn",
+        (false, false, false, true) => "info,aoc_app::alerting=warn",
+        (false, false, false, false) => "info",
     };
     let filter = EnvFilter::try_from_env("AOC_LOG")
         .or_else(|_| EnvFilter::try_new(format!("{default},sqlx=warn,hyper=warn,reqwest=warn")))

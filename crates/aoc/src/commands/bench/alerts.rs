@@ -422,7 +422,7 @@ fn custom_rule(kind: usize, v: usize) -> (&'static str, Value) {
                     (
                         "Exchange",
                         &["Remove-MailboxPermission", "Remove-InboxRule"][..],
-                        "success",
+                        "failure",
                     ),
                     (
                         "Entra ID",
@@ -432,12 +432,12 @@ fn custom_rule(kind: usize, v: usize) -> (&'static str, Value) {
                     (
                         "Intune",
                         &["Delete ManagedDevice", "Patch ManagedDevice"][..],
-                        "success",
+                        "failure",
                     ),
                     (
                         "Teams",
                         &["MemberRoleChanged", "TeamCreated"][..],
-                        "success",
+                        "failure",
                     ),
                     ("OneDrive", &["FileDeleted", "FileUploaded"][..], "failure"),
                 ],
@@ -473,7 +473,7 @@ fn custom_rule(kind: usize, v: usize) -> (&'static str, Value) {
                     ("Entra ID", "Add owner to group", "Add group", "privileged"),
                     (
                         "Intune",
-                        "Delete ManagedDevice",
+                        "retire ManagedDevice",
                         "Patch ManagedDevice",
                         "kiosk",
                     ),
@@ -497,7 +497,7 @@ fn custom_rule(kind: usize, v: usize) -> (&'static str, Value) {
                     ("Set-Mailbox", "LitigationHoldEnabled", Some("False")),
                     ("Set-CASMailbox", "OWAEnabled", None),
                     ("Set-TransportRule", "Enabled", Some("False")),
-                    ("Set-Mailbox", "GrantSendOnBehalfTo", None),
+                    ("Set-Mailbox", "RetainDeletedItemsFor", Some("0.00:00:00")),
                 ],
                 v,
             );
@@ -560,7 +560,10 @@ fn custom_rule(kind: usize, v: usize) -> (&'static str, Value) {
                     (
                         "Intune",
                         "activityType",
-                        &["Delete ManagedDevice", "Wipe"][..],
+                        &[
+                            "Delete DeviceCompliancePolicy",
+                            "Delete DeviceConfiguration",
+                        ][..],
                     ),
                     ("Teams", "TeamName", &["Board", "Executive Leadership"][..]),
                 ],
@@ -614,7 +617,7 @@ fn custom_rule(kind: usize, v: usize) -> (&'static str, Value) {
                 &[
                     (&["FileAccessed"][..], 500, 5, "actor"),
                     (&["Reset user password"][..], 5, 60, "actor"),
-                    (&["MemberAdded", "MemberRemoved"][..], 20, 10, "actor"),
+                    (&["MemberRemoved"][..], 20, 10, "actor"),
                     (&["Remove member from group"][..], 10, 30, "target"),
                     (&["Delete user"][..], 5, 60, "actor"),
                 ],
@@ -630,11 +633,11 @@ fn custom_rule(kind: usize, v: usize) -> (&'static str, Value) {
         8 => {
             let (op, minutes) = pick(
                 &[
-                    ("Update user", 60),
-                    ("Add member to group", 120),
-                    ("Remove-MailboxPermission", 30),
-                    ("Delete ManagedDevice", 60),
-                    ("MemberAdded", 240),
+                    ("Disable account", 1440),
+                    ("Add owner to group", 720),
+                    ("Remove member from role", 240),
+                    ("Delete MobileApp", 240),
+                    ("TeamCreated", 1440),
                 ],
                 v,
             );
@@ -650,7 +653,7 @@ fn custom_rule(kind: usize, v: usize) -> (&'static str, Value) {
                 1 => json!({"match": {"target": "ceo"}, "tags": ["vip"]}),
                 2 => json!({"match": {"actor": "svc-", "service": "Exchange"}}),
                 3 => {
-                    json!({"match": {"target": "finance", "operation": ["FileDownloaded", "FileAccessed"]}})
+                    json!({"match": {"target": "payroll", "operation": ["FileDownloaded", "FileSyncDownloadedFull"]}})
                 }
                 _ => json!({"match": {"actor": "breakglass"}, "tags": ["break-glass"]}),
             };
