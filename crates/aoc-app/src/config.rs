@@ -106,6 +106,43 @@ pub struct Settings {
     /// EGRESS_ALLOW_PRIVATE as written: the private hosts and networks outbound calls (alert
     /// notifications, SIEM, LLM) may reach; parsed by `egress` when the context is built.
     pub egress_allow_private: String,
+    pub siem: SiemSettings,
+}
+
+/// Forwarding of stored events to SIEM targets (SIEM_*, SPLUNK_HEC_*, SYSLOG_*); checked
+/// against the egress guard when the context is built.
+#[derive(Debug, Clone)]
+pub struct SiemSettings {
+    /// The one switch: no target forwards while it is off.
+    pub enabled: bool,
+    /// Generic webhook (the original's); the URL may carry a token, so it is a secret.
+    pub webhook_url: Option<SecretString>,
+    /// `json` (one JSON array per batch) or `ndjson` (one event per line).
+    pub webhook_format: String,
+    /// A whole header line, e.g. `Authorization: Bearer x`.
+    pub webhook_auth_header: Option<SecretString>,
+    /// SIEM_ALLOWED_DOMAINS as written (wildcards allowed); empty = any public host.
+    pub allowed_domains: String,
+    pub splunk_hec_url: Option<String>,
+    pub splunk_hec_token: Option<SecretString>,
+    pub splunk_hec_index: Option<String>,
+    pub splunk_hec_sourcetype: String,
+    /// `tcp://host:port` or `tls://host:port`.
+    pub syslog_url: Option<String>,
+    /// `json` or `cef`.
+    pub syslog_format: String,
+    /// PEM file of the CA(s) that sign the syslog receiver's certificate; unset: system roots.
+    pub syslog_ca_file: Option<String>,
+    /// Events per delivery.
+    pub batch_size: u32,
+    /// A backlog past this many events (per target) is logged once per crossing.
+    pub backlog_warn: u64,
+    /// First retry delay after a failed delivery, doubled per failure up to `retry_max`; not
+    /// env settings: the defaults suit a real receiver, tests shorten them.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Pause before looking for new events when a target is up to date.
+    pub idle: Duration,
 }
 
 /// Alert rules and their notifications (ALERTS_*, ALERT_*).
@@ -466,8 +503,51 @@ impl Settings {
                 },
             },
             egress_allow_private: env.string("EGRESS_ALLOW_PRIVATE", "")?,
+            siem: siem_settings(&env)?,
         })
     }
+}
+
+fn siem_settings(env: &Env<'_>) -> Result<SiemSettings, ConfigError> {
+    let one_of = |var: &'static str, default: &str, allowed: &[&str]| {
+        let v = env.string(var, default)?.to_ascii_lowercase();
+        if allowed.contains(&v.as_str()) {
+            Ok(v)
+        } else {
+            Err(ConfigError {
+                var,
+                message: format!("expected {}, got '{v}'", allowed.join(" or ")),
+            })
+        }
+    };
+    let siem = SiemSettings {
+        enabled: env.bool("SIEM_ENABLED", false)?,
+        webhook_url: env.get("SIEM_WEBHOOK_URL")?.map(SecretString::from),
+        webhook_format: one_of("SIEM_WEBHOOK_FORMAT", "json", &["json", "ndjson"])?,
+        webhook_auth_header: env.get("SIEM_WEBHOOK_AUTH_HEADER")?.map(SecretString::from),
+        allowed_domains: env.string("SIEM_ALLOWED_DOMAINS", "")?,
+        splunk_hec_url: env.get("SPLUNK_HEC_URL")?,
+        splunk_hec_token: env.get("SPLUNK_HEC_TOKEN")?.map(SecretString::from),
+        splunk_hec_index: env.get("SPLUNK_HEC_INDEX")?,
+        splunk_hec_sourcetype: env.string("SPLUNK_HEC_SOURCETYPE", "aoc:event")?,
+        syslog_url: env.get("SYSLOG_URL")?,
+        syslog_format: one_of("SYSLOG_FORMAT", "json", &["json", "cef"])?,
+        syslog_ca_file: env.get("SYSLOG_CA_FILE")?,
+        batch_size: env.number("SIEM_BATCH_SIZE", 1u32, 10_000)?.unwrap_or(500),
+        backlog_warn: env
+            .number("SIEM_BACKLOG_WARN", 1u64, 1_000_000_000)?
+            .unwrap_or(100_000),
+        retry_base: Duration::from_secs(1),
+        retry_max: Duration::from_secs(60),
+        idle: Duration::from_secs(1),
+    };
+    if siem.splunk_hec_url.is_some() != siem.splunk_hec_token.is_some() {
+        return Err(ConfigError {
+            var: "SPLUNK_HEC_TOKEN",
+            message: "SPLUNK_HEC_URL and SPLUNK_HEC_TOKEN must be set together".into(),
+        });
+    }
+    Ok(siem)
 }
 
 #[cfg(test)]

@@ -62,6 +62,8 @@ pub struct AppContext {
     pub egress: EgressPolicy,
     /// The alert notification webhooks, checked by `egress`.
     pub alert_channels: Vec<Channel>,
+    /// One forwarder per SIEM target (empty while SIEM_ENABLED is off), checked by `egress`.
+    pub siem: Vec<Arc<crate::siem::Forwarder>>,
     store: Arc<dyn EventStore>,
 }
 
@@ -79,6 +81,7 @@ impl AppContext {
             })?;
         let ctx = Self::with_store(settings, store)?;
         ctx.resolve_alert_channels().await?;
+        ctx.resolve_siem_targets().await?;
         Ok(ctx)
     }
 
@@ -105,6 +108,35 @@ impl AppContext {
             }
         }
         Ok(())
+    }
+
+    /// The SIEM targets' hosts, looked up now like the alert webhooks' (a name resolving to a
+    /// private address stops start-up naming the setting).
+    pub async fn resolve_siem_targets(&self) -> Result<(), StartError> {
+        for f in &self.siem {
+            let target = f.target();
+            let Some(host) = target.host() else { continue };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            match self.egress.resolve(host).await {
+                Ok(_) => {}
+                Err(e @ crate::egress::EgressError::PrivateAddress { .. }) => {
+                    return Err(StartError::Setting(target.setting(), e.to_string()));
+                }
+                Err(e) => {
+                    tracing::warn!(target = %target.name, error = %e, "SIEM target host does not resolve yet; deliveries will be retried");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Each SIEM target's backlog, last success and error (`GET /api/siem/status`).
+    pub async fn siem_status(&self) -> Result<Vec<crate::siem::SiemTargetStatus>, crate::AppError> {
+        let mut out = Vec::with_capacity(self.siem.len());
+        for f in &self.siem {
+            out.push(f.status().await?);
+        }
+        Ok(out)
     }
 
     pub fn with_store(
@@ -135,6 +167,8 @@ impl AppContext {
                 .map_err(|e| StartError::Setting("EGRESS_ALLOW_PRIVATE", e))?,
         );
         let alert_channels = alert_channels(&settings, &egress)?;
+        let siem = crate::siem::forwarders(&settings.siem, &egress, store.clone())
+            .map_err(|e| StartError::Setting(e.var, e.message))?;
         let rules = RuleService::new(store.clone(), activity.clone());
         let alerts = AlertService::new(store.clone(), events.clone(), activity.clone());
         let saved_searches = SavedSearchService::new(store.clone(), rules.clone());
@@ -149,6 +183,7 @@ impl AppContext {
             saved_searches,
             egress,
             alert_channels,
+            siem,
             store,
         }))
     }

@@ -1,5 +1,6 @@
 //! Background work: periodic fetch (ENABLE_PERIODIC_FETCH / FETCH_INTERVAL_MINUTES), the
-//! retention purge (RETENTION_DAYS) and alert rule evaluation (ALERTS_ENABLED).
+//! retention purge (RETENTION_DAYS), alert rule evaluation (ALERTS_ENABLED) and SIEM
+//! forwarding (SIEM_ENABLED).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use crate::caller::Caller;
 use crate::consumer::{self, RunOptions};
 use crate::context::AppContext;
 use crate::ingest::FetchRequest;
+use crate::siem;
 
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
@@ -71,6 +73,15 @@ pub fn start(ctx: Arc<AppContext>) -> Background {
             loop {
                 tick.tick().await;
                 let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
+                // Never delete what a SIEM target has yet to receive.
+                let cutoff = match siem::purge_cutoff(ctx.store().as_ref(), &ctx.siem, cutoff).await {
+                    Ok(siem::PurgeDecision::Before(at)) => at,
+                    Ok(siem::PurgeDecision::Skip) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "retention purge skipped: SIEM backlogs could not be read");
+                        continue;
+                    }
+                };
                 match ctx.events.delete_before(cutoff).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(deleted = n, days, "retention purge"),
@@ -92,6 +103,13 @@ pub fn start(ctx: Arc<AppContext>) -> Background {
             Ok(None) => {}
             Err(e) => tracing::error!(error = %e, "alert notifications are off"),
         }
+    }
+    for forwarder in &ctx.siem {
+        let forwarder = forwarder.clone();
+        tracing::info!(target = %forwarder.target().name, "SIEM forwarding enabled");
+        tasks.push(tokio::spawn(async move {
+            forwarder.run_until(std::future::pending::<()>()).await;
+        }));
     }
     Background(tasks)
 }
