@@ -17,6 +17,7 @@ pub mod privacy;
 
 /// Types the services return, so front doors need not depend on the store.
 pub use aoc_store::{Activity, SourceHealth};
+pub mod siem;
 pub use caller::Caller;
 pub use config::Settings;
 pub use error::{AppError, AppResult};

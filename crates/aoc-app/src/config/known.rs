@@ -268,6 +268,74 @@ pub const SETTINGS: &[SettingInfo] = &[
         "AZURE_KEY_VAULT_NAME",
         "",
         "vault to read secret settings from",
+    // SIEM forwarding (docs/API.md, SIEM forwarding)
+    plain(
+        "SIEM_ENABLED",
+        "false",
+        "forward every stored event to the SIEM targets below (each optional, several at once)",
+    ),
+    secret(
+        "SIEM_WEBHOOK_URL",
+        "generic webhook target: batches of events POSTed as JSON",
+    ),
+    plain(
+        "SIEM_WEBHOOK_FORMAT",
+        "json",
+        "webhook body: json (one array per batch) or ndjson (one event per line)",
+    ),
+    secret(
+        "SIEM_WEBHOOK_AUTH_HEADER",
+        "a header sent with each webhook request, e.g. `Authorization: Bearer x`",
+    ),
+    plain(
+        "SIEM_ALLOWED_DOMAINS",
+        "",
+        "hosts SIEM targets may point at (comma-separated, *.example.com wildcards; unset: any public host)",
+    ),
+    plain(
+        "SPLUNK_HEC_URL",
+        "",
+        "Splunk HTTP Event Collector: the base URL or the full /services/collector/event URL",
+    ),
+    secret(
+        "SPLUNK_HEC_TOKEN",
+        "the HEC token (sent as `Authorization: Splunk <token>`)",
+    ),
+    plain(
+        "SPLUNK_HEC_INDEX",
+        "",
+        "Splunk index (unset: the token's default)",
+    ),
+    plain(
+        "SPLUNK_HEC_SOURCETYPE",
+        "aoc:event",
+        "Splunk sourcetype of forwarded events",
+    ),
+    plain(
+        "SYSLOG_URL",
+        "",
+        "syslog target, RFC 5424 with octet counting: tcp://host:port or tls://host:port",
+    ),
+    plain(
+        "SYSLOG_FORMAT",
+        "json",
+        "syslog message payload: json or cef",
+    ),
+    plain(
+        "SYSLOG_CA_FILE",
+        "",
+        "PEM file of the CA that signs the syslog receiver's certificate (unset: system roots)",
+    ),
+    plain(
+        "SIEM_BATCH_SIZE",
+        "500",
+        "events per delivery to a SIEM target",
+    ),
+    plain(
+        "SIEM_BACKLOG_WARN",
+        "100000",
+        "warn (once per crossing) when a SIEM target is this many events behind",
+    ),
     ),
     plain(
         "AZURE_KEY_VAULT_URL",

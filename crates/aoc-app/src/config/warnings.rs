@@ -11,6 +11,8 @@ const PREFIXES: &[&str] = &[
     "PRIVACY_",
     "RATE_LIMIT_",
     "SIEM_",
+    "SPLUNK_",
+    "SYSLOG_",
     "LLM_",
     "AZURE_",
     "GRAPH_",
@@ -298,8 +300,10 @@ mod tests {
         assert!(w.contains("the closest is AUTH_ALLOWED_ROLES"), "{w}");
         let w = one("RATE_LIMIT_PER_MINUTE");
         assert!(w.contains("the closest is RATE_LIMIT_"), "{w}");
-        let w = one("SIEM_SPLUNK_TOKEN");
-        assert!(w.contains("AOC has no SIEM_* settings"), "{w}");
+        let w = one("PERIODIC_FETCH");
+        assert!(w.contains("AOC has no PERIODIC_* settings"), "{w}");
+        let w = one("SIEM_WEBHOOK_FORMATS");
+        assert!(w.contains("did you mean SIEM_WEBHOOK_FORMAT?"), "{w}");
         let w = one("AZURE_CLIENT_CERTIFICATE_PATH");
         assert!(w.contains("ignored"), "{w}");
     }

@@ -15,7 +15,7 @@ pub mod deliver;
 mod delivery_tests;
 pub mod outbox;
 pub mod payload;
-mod retry;
+pub(crate) mod retry;
 
 pub use channel::{Channel, ChannelKind, Severity, channels_from_settings, parse_severity};
 pub use deliver::{DeliveryReport, Notifier, NotifierOptions};

@@ -11,7 +11,7 @@ const RETRY_AFTER_MAX: Duration = Duration::from_secs(3600);
 
 /// `base` doubled per earlier failure, at most `max`, then jittered down by up to half so that
 /// many items failing together do not retry in lockstep.
-pub(super) fn backoff(base: Duration, max: Duration, failures_before: u32, seed: i64) -> Duration {
+pub(crate) fn backoff(base: Duration, max: Duration, failures_before: u32, seed: i64) -> Duration {
     let factor = 2u32.saturating_pow(failures_before.min(20));
     let full = base.saturating_mul(factor).min(max);
     let unit = (RandomState::new().hash_one((seed, failures_before)) % 1000) as u32;
@@ -20,7 +20,7 @@ pub(super) fn backoff(base: Duration, max: Duration, failures_before: u32, seed:
 }
 
 /// A `Retry-After` header: delay-seconds or an HTTP date, as a delay from `now`.
-pub(super) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     let delay = match value.parse::<u64>() {
         Ok(secs) => Duration::from_secs(secs),
