@@ -82,9 +82,7 @@ pub async fn run(
     }
     let rule = CompiledRule::new(RuleService::parse(&body)?)
         .map_err(|e| AppError::BadRequest(format!("rule.{e}")))?;
-    let context = MatchContext {
-        internal_domains: internal_domains.to_vec(),
-    };
+    let context = MatchContext::new(internal_domains.to_vec());
 
     let mut query = EventQuery {
         start: Some(Utc::now() - Duration::days(i64::from(days))),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
-use aoc_domain::rules::{CompiledRule, MatchContext};
+use aoc_domain::rules::{CompiledRule, EventView, MatchContext};
 use aoc_domain::{Event, Source};
 use aoc_store::{AlertQuery, EventStore, NewAlert, RuleMatch};
 
@@ -54,7 +54,7 @@ impl RuleEvaluator {
         Self {
             store,
             rules,
-            context: MatchContext { internal_domains },
+            context: MatchContext::new(internal_domains),
             on_import,
             sink,
         }
@@ -265,8 +265,11 @@ impl Consumer for RuleEvaluator {
             if event.source == Source::Import && !self.on_import {
                 continue;
             }
+            // One view per event: the lowercased raw text and the actor's UPN are worked out
+            // once, whichever rules ask for them.
+            let view = EventView::new(event);
             for rule in rules.iter() {
-                if !rule.matches(event, &self.context) {
+                if !rule.matches_view(&view, &self.context) {
                     continue;
                 }
                 let r = rule.rule();
