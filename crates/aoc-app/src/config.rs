@@ -100,6 +100,8 @@ pub struct Settings {
     pub webhook_client_secret: Option<SecretString>,
     pub mappings_file: Option<String>,
     pub ai_features_enabled: bool,
+    /// The language model behind the natural-language features (LLM_*).
+    pub llm: LlmSettings,
     /// Send Strict-Transport-Security (set when served behind https).
     pub hsts: bool,
     pub alerts: AlertSettings,
@@ -143,6 +145,30 @@ pub struct SiemSettings {
     pub retry_max: Duration,
     /// Pause before looking for new events when a target is up to date.
     pub idle: Duration,
+}
+
+/// An OpenAI-compatible chat completions endpoint (LLM_*). Configured when LLM_BASE_URL or
+/// LLM_API_KEY is set; without either the AI features answer from counts alone.
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    pub api_key: Option<SecretString>,
+    /// LLM_BASE_URL as written; None: OpenAI's (`https://api.openai.com/v1`) when a key is set.
+    pub base_url: Option<String>,
+    /// The model, or with LLM_API_VERSION the Azure OpenAI / Foundry deployment name.
+    pub model: String,
+    /// Events sent to the model per question.
+    pub max_events: usize,
+    pub timeout: Duration,
+    /// Set for Azure OpenAI / Foundry: `api-key` header and deployment URLs.
+    pub api_version: Option<String>,
+    /// LLM_ALLOWED_DOMAINS as written (wildcards allowed); empty = any public host.
+    pub allowed_domains: String,
+}
+
+impl LlmSettings {
+    pub fn configured(&self) -> bool {
+        self.api_key.is_some() || self.base_url.is_some()
+    }
 }
 
 /// Alert rules and their notifications (ALERTS_*, ALERT_*).
@@ -460,6 +486,17 @@ impl Settings {
             webhook_client_secret: env.get("WEBHOOK_CLIENT_SECRET")?.map(SecretString::from),
             mappings_file: env.get("MAPPINGS_FILE")?,
             ai_features_enabled: env.bool("AI_FEATURES_ENABLED", false)?,
+            llm: LlmSettings {
+                api_key: env.get("LLM_API_KEY")?.map(SecretString::from),
+                base_url: env.get("LLM_BASE_URL")?,
+                model: env.string("LLM_MODEL", "gpt-4o-mini")?,
+                max_events: env.number("LLM_MAX_EVENTS", 1usize, 500)?.unwrap_or(50),
+                timeout: Duration::from_secs(
+                    env.number("LLM_TIMEOUT_SECONDS", 1u64, 600)?.unwrap_or(30),
+                ),
+                api_version: env.get("LLM_API_VERSION")?,
+                allowed_domains: env.string("LLM_ALLOWED_DOMAINS", "")?,
+            },
             hsts: env.bool("HSTS_ENABLED", false)?,
             alerts: AlertSettings {
                 enabled: env.bool("ALERTS_ENABLED", false)?,

@@ -62,6 +62,8 @@ pub struct AppContext {
     pub egress: EgressPolicy,
     /// The alert notification webhooks, checked by `egress`.
     pub alert_channels: Vec<Channel>,
+    /// Ask and explain (with the language model when one is configured).
+    ask_service: crate::ask::AskService,
     /// One forwarder per SIEM target (empty while SIEM_ENABLED is off), checked by `egress`.
     pub siem: Vec<Arc<crate::siem::Forwarder>>,
     store: Arc<dyn EventStore>,
@@ -169,6 +171,14 @@ impl AppContext {
         let alert_channels = alert_channels(&settings, &egress)?;
         let siem = crate::siem::forwarders(&settings.siem, &egress, store.clone())
             .map_err(|e| StartError::Setting(e.var, e.message))?;
+        // The model is only contacted (and its URL only checked) with the AI features on.
+        let llm = if settings.ai_features_enabled {
+            crate::llm::LlmClient::from_settings(&settings.llm, &egress)
+                .map_err(|e| StartError::Setting("LLM_BASE_URL", e))?
+        } else {
+            None
+        };
+        let ask_service = crate::ask::AskService::new(events.clone(), llm);
         let rules = RuleService::new(store.clone(), activity.clone());
         let alerts = AlertService::new(store.clone(), events.clone(), activity.clone());
         let saved_searches = SavedSearchService::new(store.clone(), rules.clone());
@@ -183,6 +193,7 @@ impl AppContext {
             saved_searches,
             egress,
             alert_channels,
+            ask_service,
             siem,
             store,
         }))
@@ -294,6 +305,43 @@ impl AppContext {
             caller,
         )
         .await
+    }
+
+    /// `POST /api/ask`: a plain-language question answered from the events the caller may
+    /// see (see `crate::ask`). Refused (404) while AI_FEATURES_ENABLED is off.
+    pub async fn ask(
+        &self,
+        request: &crate::ask::AskRequest,
+        caller: &Caller,
+    ) -> Result<crate::ask::AskAnswer, crate::AppError> {
+        self.ai_features_on()?;
+        self.ask_service.ask(request, caller).await
+    }
+
+    /// `POST /api/events/{id}/explain`: one event explained; 404 when the caller may not see
+    /// it, or while AI_FEATURES_ENABLED is off.
+    pub async fn explain(
+        &self,
+        event_id: &str,
+        caller: &Caller,
+    ) -> Result<crate::ask::Explanation, crate::AppError> {
+        self.ai_features_on()?;
+        self.ask_service.explain(event_id, caller).await
+    }
+
+    /// Whether a language model is configured (and the AI features on).
+    pub fn llm_configured(&self) -> bool {
+        self.ask_service.llm_configured()
+    }
+
+    fn ai_features_on(&self) -> Result<(), crate::AppError> {
+        if self.settings.ai_features_enabled {
+            Ok(())
+        } else {
+            Err(crate::AppError::NotFound(
+                "the AI features are off (AI_FEATURES_ENABLED=false)".into(),
+            ))
+        }
     }
 
     /// "sqlite" or "postgres".

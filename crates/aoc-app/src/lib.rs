@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod alerting;
+pub mod ask;
 pub mod caller;
 pub mod config;
 pub mod consumer;
@@ -12,6 +13,7 @@ pub mod events;
 pub mod export;
 pub mod import;
 pub mod keyvault;
+pub mod llm;
 pub mod notify;
 pub mod privacy;
 

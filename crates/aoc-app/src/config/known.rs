@@ -261,7 +261,33 @@ pub const SETTINGS: &[SettingInfo] = &[
     plain("AI_FEATURES_ENABLED", "false", "natural-language features"),
     secret(
         "LLM_API_KEY",
-        "API key of the language model for the natural-language features (also from Key Vault; no feature uses it yet)",
+        "API key of the language model for ask and explain (also from Key Vault; unset with no LLM_BASE_URL: answers without a model)",
+    ),
+    plain(
+        "LLM_BASE_URL",
+        "",
+        "OpenAI-compatible endpoint (e.g. https://api.openai.com/v1, an Azure OpenAI resource, http://127.0.0.1:11434/v1 for a local Ollama listed in EGRESS_ALLOW_PRIVATE); unset with a key: OpenAI",
+    ),
+    plain("LLM_MODEL", "gpt-4o-mini", "model name, or the Azure deployment name"),
+    plain(
+        "LLM_MAX_EVENTS",
+        "50",
+        "events given to the model per question",
+    ),
+    plain(
+        "LLM_TIMEOUT_SECONDS",
+        "30",
+        "how long to wait for the model before answering without it",
+    ),
+    plain(
+        "LLM_API_VERSION",
+        "",
+        "set for Azure OpenAI / Foundry (e.g. 2024-10-21): api-key header and /openai/deployments/{model} URLs",
+    ),
+    plain(
+        "LLM_ALLOWED_DOMAINS",
+        "",
+        "hosts LLM_BASE_URL may point at (comma-separated, *.example.com wildcards; unset: any public host)",
     ),
     // Azure Key Vault (read by the Key Vault loader before the settings above)
     plain(

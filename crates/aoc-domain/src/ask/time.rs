@@ -252,7 +252,7 @@ impl Reader<'_> {
                         return Some(Range {
                             start: self.now - length,
                             end: self.now,
-                            label: format!("last {}", unit_name(next, 1)),
+                            label: format!("{w} {}", unit_name(next, 1)),
                         });
                     }
                     if let Some(day) = weekday(next) {
