@@ -16,10 +16,10 @@ pub mod keyvault;
 pub mod llm;
 pub mod notify;
 pub mod privacy;
+pub mod siem;
 
 /// Types the services return, so front doors need not depend on the store.
 pub use aoc_store::{Activity, SourceHealth};
-pub mod siem;
 pub use caller::Caller;
 pub use config::Settings;
 pub use error::{AppError, AppResult};

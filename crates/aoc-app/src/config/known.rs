@@ -258,42 +258,6 @@ pub const SETTINGS: &[SettingInfo] = &[
         "",
         "private hosts or CIDRs outbound calls may reach (e.g. 127.0.0.1,10.0.0.0/8); plain http is allowed to these only",
     ),
-    plain("AI_FEATURES_ENABLED", "false", "natural-language features"),
-    secret(
-        "LLM_API_KEY",
-        "API key of the language model for ask and explain (also from Key Vault; unset with no LLM_BASE_URL: answers without a model)",
-    ),
-    plain(
-        "LLM_BASE_URL",
-        "",
-        "OpenAI-compatible endpoint (e.g. https://api.openai.com/v1, an Azure OpenAI resource, http://127.0.0.1:11434/v1 for a local Ollama listed in EGRESS_ALLOW_PRIVATE); unset with a key: OpenAI",
-    ),
-    plain("LLM_MODEL", "gpt-4o-mini", "model name, or the Azure deployment name"),
-    plain(
-        "LLM_MAX_EVENTS",
-        "50",
-        "events given to the model per question",
-    ),
-    plain(
-        "LLM_TIMEOUT_SECONDS",
-        "30",
-        "how long to wait for the model before answering without it",
-    ),
-    plain(
-        "LLM_API_VERSION",
-        "",
-        "set for Azure OpenAI / Foundry (e.g. 2024-10-21): api-key header and /openai/deployments/{model} URLs",
-    ),
-    plain(
-        "LLM_ALLOWED_DOMAINS",
-        "",
-        "hosts LLM_BASE_URL may point at (comma-separated, *.example.com wildcards; unset: any public host)",
-    ),
-    // Azure Key Vault (read by the Key Vault loader before the settings above)
-    plain(
-        "AZURE_KEY_VAULT_NAME",
-        "",
-        "vault to read secret settings from",
     // SIEM forwarding (docs/API.md, SIEM forwarding)
     plain(
         "SIEM_ENABLED",
@@ -362,6 +326,42 @@ pub const SETTINGS: &[SettingInfo] = &[
         "100000",
         "warn (once per crossing) when a SIEM target is this many events behind",
     ),
+    plain("AI_FEATURES_ENABLED", "false", "natural-language features"),
+    secret(
+        "LLM_API_KEY",
+        "API key of the language model for ask and explain (also from Key Vault; unset with no LLM_BASE_URL: answers without a model)",
+    ),
+    plain(
+        "LLM_BASE_URL",
+        "",
+        "OpenAI-compatible endpoint (e.g. https://api.openai.com/v1, an Azure OpenAI resource, http://127.0.0.1:11434/v1 for a local Ollama listed in EGRESS_ALLOW_PRIVATE); unset with a key: OpenAI",
+    ),
+    plain("LLM_MODEL", "gpt-4o-mini", "model name, or the Azure deployment name"),
+    plain(
+        "LLM_MAX_EVENTS",
+        "50",
+        "events given to the model per question",
+    ),
+    plain(
+        "LLM_TIMEOUT_SECONDS",
+        "30",
+        "how long to wait for the model before answering without it",
+    ),
+    plain(
+        "LLM_API_VERSION",
+        "",
+        "set for Azure OpenAI / Foundry (e.g. 2024-10-21): api-key header and /openai/deployments/{model} URLs",
+    ),
+    plain(
+        "LLM_ALLOWED_DOMAINS",
+        "",
+        "hosts LLM_BASE_URL may point at (comma-separated, *.example.com wildcards; unset: any public host)",
+    ),
+    // Azure Key Vault (read by the Key Vault loader before the settings above)
+    plain(
+        "AZURE_KEY_VAULT_NAME",
+        "",
+        "vault to read secret settings from",
     ),
     plain(
         "AZURE_KEY_VAULT_URL",
