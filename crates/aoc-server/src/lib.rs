@@ -209,9 +209,11 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
         .route("/", get(static_files::index))
         .route("/{*path}", get(static_files::asset))
         .merge(api);
-    if settings.ai_features_enabled {
-        app = app.merge(mcp::routes(ctx.clone(), options));
-    }
+    app = if settings.ai_features_enabled {
+        app.merge(mcp::routes(ctx.clone(), options))
+    } else {
+        mcp::absent(app)
+    };
     let auth = settings.auth.enabled.then(|| {
         let discovery = auth::discovery_url(&settings.auth, options.openid_config_url.as_deref());
         let webhook_open = settings.webhook_client_secret.is_some();

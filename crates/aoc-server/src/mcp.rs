@@ -9,6 +9,7 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
+use axum::routing::any;
 use tower_http::timeout::TimeoutLayer;
 
 use aoc_app::AppContext;
@@ -33,4 +34,11 @@ async fn attach_caller(req: Request, next: Next) -> Response {
     let Ok(CallerExt(caller)) = CallerExt::from_request_parts(&mut parts, &()).await;
     parts.extensions.insert(caller);
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// With AI features off, every method on /mcp paths is 404, as for any unknown route (the UI's
+/// catch-all would otherwise answer a POST with 405).
+pub fn absent(app: Router<Arc<AppContext>>) -> Router<Arc<AppContext>> {
+    app.route("/mcp", any(crate::middleware::not_found))
+        .route("/mcp/{*rest}", any(crate::middleware::not_found))
 }
