@@ -91,6 +91,11 @@ pub struct Settings {
     pub enable_periodic_fetch: bool,
     pub fetch_interval: Duration,
     pub retention_days: Option<u32>,
+    /// Where uploaded import files are written until their job has read them
+    /// (IMPORT_UPLOAD_DIR); None: the system temporary directory.
+    pub import_upload_dir: Option<String>,
+    /// Largest import upload accepted, in bytes (IMPORT_MAX_UPLOAD_MB).
+    pub import_max_upload_bytes: u64,
     pub cors_origins: Vec<String>,
     pub docs_enabled: bool,
     pub auth: AuthSettings,
@@ -462,6 +467,12 @@ impl Settings {
                     .unwrap_or(60),
             ),
             retention_days: env.number("RETENTION_DAYS", 1u32, 36_500)?,
+            import_upload_dir: env.get("IMPORT_UPLOAD_DIR")?,
+            import_max_upload_bytes: 1024
+                * 1024
+                * env
+                    .number("IMPORT_MAX_UPLOAD_MB", 1u64, 1_048_576)?
+                    .unwrap_or(512),
             cors_origins: env.list("CORS_ORIGINS")?,
             docs_enabled: env.bool("DOCS_ENABLED", false)?,
             auth,

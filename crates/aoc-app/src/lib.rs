@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod import;
+pub mod jobs;
 pub mod keyvault;
 pub mod llm;
 pub mod notify;

@@ -113,7 +113,8 @@ pub async fn renormalize(
     store: &Arc<dyn EventStore>,
     normalizer: &Normalizer,
     limit: Option<u64>,
-    progress: &dyn Fn(u64),
+    // Sync so the future is Send: the job worker runs it on a spawned task.
+    progress: &(dyn Fn(u64) + Sync),
 ) -> AppResult<RenormalizeReport> {
     let mut report = RenormalizeReport::default();
     let mut after: Option<(DateTime<Utc>, String)> = None;

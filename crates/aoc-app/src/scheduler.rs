@@ -111,6 +111,12 @@ pub fn start(ctx: Arc<AppContext>) -> Background {
             forwarder.run_until(std::future::pending::<()>()).await;
         }));
     }
+    // Jobs queued through the API (fetch, import, renormalize, rule tests); every replica runs
+    // a worker, the store hands each job to one.
+    tasks.push(crate::jobs::spawn_worker(
+        ctx.clone(),
+        crate::jobs::WorkerOptions::default(),
+    ));
     Background(tasks)
 }
 

@@ -126,6 +126,13 @@ api_routes! {
     GET "/api/filter-options" => routes::events::filter_options,
     GET "/api/fetch-audit-logs" => routes::ingest::fetch,
     GET "/api/source-health" => routes::ingest::source_health,
+    GET "/api/jobs" => routes::jobs::list,
+    POST "/api/jobs/fetch" => routes::jobs::start_fetch,
+    POST "/api/jobs/import" => routes::jobs::start_import,
+    POST "/api/jobs/renormalize" => routes::jobs::start_renormalize,
+    POST "/api/jobs/rule-test" => routes::jobs::start_rule_test,
+    GET "/api/jobs/{id}" => routes::jobs::get,
+    DELETE "/api/jobs/{id}" => routes::jobs::cancel,
     GET "/api/activity" => routes::activity::list,
     POST "/api/webhooks/graph" => routes::webhooks::graph,
     GET "/api/config/features" => routes::config::features,
@@ -154,7 +161,8 @@ pub fn api_document(access: &openapi::Access<'_>) -> utoipa::openapi::OpenApi {
 }
 
 fn timeout_for(path: &str, options: &ServerOptions) -> TimeoutLayer {
-    let limit = if path == "/api/fetch-audit-logs" {
+    // An upload of a large export takes as long as the client's link needs.
+    let limit = if path == "/api/fetch-audit-logs" || path == "/api/jobs/import" {
         options.fetch_timeout
     } else {
         options.request_timeout

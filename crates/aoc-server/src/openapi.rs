@@ -36,6 +36,7 @@ use crate::error::ErrorBody;
     tags(
         (name = "events", description = "Search, read, tag, comment on and export audit events"),
         (name = "ingest", description = "Fetching from Microsoft 365"),
+        (name = "jobs", description = "Long work (fetch, import, renormalize, rule tests) as jobs to poll and cancel"),
         (name = "alerts", description = "Alert rules, the alerts they raise, and saved searches"),
         (name = "config", description = "What the web UI needs to know"),
         (name = "operations", description = "Health, version, metrics and the activity log")

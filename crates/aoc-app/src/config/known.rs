@@ -117,6 +117,16 @@ pub const SETTINGS: &[SettingInfo] = &[
         "delete events older than this many days (unset: keep all)",
     ),
     plain(
+        "IMPORT_UPLOAD_DIR",
+        "",
+        "where uploaded import files wait for their job (unset: the system temp directory)",
+    ),
+    plain(
+        "IMPORT_MAX_UPLOAD_MB",
+        "512",
+        "largest import upload accepted through POST /api/jobs/import",
+    ),
+    plain(
         "MAPPINGS_FILE",
         "",
         "YAML with category labels and summary templates (unset: built-in)",

@@ -5,6 +5,7 @@ pub mod events;
 pub mod export;
 pub mod health;
 pub mod ingest;
+pub mod jobs;
 pub mod webhooks;
 
 use axum::extract::FromRequestParts;
