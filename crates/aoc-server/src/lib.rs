@@ -154,9 +154,50 @@ api_routes! {
     POST "/api/saved-searches/{id}/rule" => routes::alerting::saved_to_rule,
 }
 
-/// The OpenAPI document of the routes [`try_router`] serves, for these settings.
+/// (method, path) of the routes mounted only with AI_FEATURES_ENABLED=true: with it off they
+/// are neither served (404) nor documented.
+pub const AI_ROUTES: &[(&str, &str)] =
+    &[("POST", "/api/ask"), ("POST", "/api/events/{id}/explain")];
+
+/// Ask and explain. They may wait on the language model for up to LLM_TIMEOUT_SECONDS before
+/// answering without it, so their time limit is the request's plus that.
+fn ai_router(options: &ServerOptions, llm_timeout: Duration) -> OpenApiRouter<Arc<AppContext>> {
+    let limit = TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        options.request_timeout + llm_timeout,
+    );
+    OpenApiRouter::new()
+        .routes(routes!(routes::ai::ask).layer(limit.clone()))
+        .routes(routes!(routes::ai::explain).layer(limit))
+}
+
+/// The /api routes for these settings: the AI routes only when the features are on.
+fn api_router_for(
+    options: &ServerOptions,
+    ai_features: bool,
+    llm_timeout: Duration,
+) -> OpenApiRouter<Arc<AppContext>> {
+    let api = api_router(options);
+    if ai_features {
+        api.merge(ai_router(options, llm_timeout))
+    } else {
+        api
+    }
+}
+
+/// The OpenAPI document of the routes [`try_router`] serves, for these settings (the AI
+/// features off: see [`api_document_with_ai`]).
 pub fn api_document(access: &openapi::Access<'_>) -> utoipa::openapi::OpenApi {
-    let (_, doc) = api_router(&ServerOptions::default()).split_for_parts();
+    api_document_with_ai(access, false)
+}
+
+/// The document with or without the AI routes (AI_FEATURES_ENABLED).
+pub fn api_document_with_ai(
+    access: &openapi::Access<'_>,
+    ai_features: bool,
+) -> utoipa::openapi::OpenApi {
+    let (_, doc) =
+        api_router_for(&ServerOptions::default(), ai_features, Duration::ZERO).split_for_parts();
     openapi::finish(doc, access)
 }
 
@@ -206,7 +247,8 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
     });
     metrics::install();
 
-    let (api, doc) = api_router(options).split_for_parts();
+    let (api, doc) = api_router_for(options, settings.ai_features_enabled, settings.llm.timeout)
+        .split_for_parts();
     let mut app = Router::new()
         .route(
             "/metrics",

@@ -14,6 +14,7 @@ const CLEANUP_EVERY: u64 = 4096;
 
 pub struct MemoryLimiter {
     fetch: DefaultKeyedRateLimiter<String>,
+    ask: DefaultKeyedRateLimiter<String>,
     write: DefaultKeyedRateLimiter<String>,
     default: DefaultKeyedRateLimiter<String>,
     checks: AtomicU64,
@@ -31,6 +32,7 @@ impl MemoryLimiter {
     pub fn new(quotas: Quotas) -> Self {
         Self {
             fetch: keyed(quotas.fetch),
+            ask: keyed(quotas.ask),
             write: keyed(quotas.write),
             default: keyed(quotas.default),
             checks: AtomicU64::new(0),
@@ -40,11 +42,12 @@ impl MemoryLimiter {
     pub fn check(&self, category: Category, key: &str) -> Decision {
         let limiter = match category {
             Category::Fetch => &self.fetch,
+            Category::Ask => &self.ask,
             Category::Write => &self.write,
             Category::Default => &self.default,
         };
         if self.checks.fetch_add(1, Ordering::Relaxed) % CLEANUP_EVERY == CLEANUP_EVERY - 1 {
-            for l in [&self.fetch, &self.write, &self.default] {
+            for l in [&self.fetch, &self.ask, &self.write, &self.default] {
                 l.retain_recent();
                 l.shrink_to_fit();
             }
@@ -70,6 +73,10 @@ mod tests {
             fetch: Quota {
                 requests: 2,
                 window: Duration::from_secs(3600),
+            },
+            ask: Quota {
+                requests: 4,
+                window: Duration::from_secs(60),
             },
             write: Quota {
                 requests: 3,

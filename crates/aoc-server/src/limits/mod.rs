@@ -27,6 +27,8 @@ pub use redis_store::RedisError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Category {
     Fetch,
+    /// Ask and explain (they may call a language model): 30 a minute.
+    Ask,
     Write,
     Default,
 }
@@ -35,6 +37,7 @@ impl Category {
     pub fn name(self) -> &'static str {
         match self {
             Category::Fetch => "fetch",
+            Category::Ask => "ask",
             Category::Write => "write",
             Category::Default => "default",
         }
@@ -51,6 +54,12 @@ impl Category {
         }
         if path == "/api/fetch-audit-logs" {
             return Some(Category::Fetch);
+        }
+        if *method == Method::POST
+            && (path == "/api/ask"
+                || (path.starts_with("/api/events/") && path.ends_with("/explain")))
+        {
+            return Some(Category::Ask);
         }
         // Graph notifications come in bursts from Microsoft's addresses; they only nudge the
         // scheduler, so they spend from the general budget rather than the write one.
@@ -84,6 +93,7 @@ impl Quota {
 #[derive(Debug, Clone, Copy)]
 pub struct Quotas {
     pub fetch: Quota,
+    pub ask: Quota,
     pub write: Quota,
     pub default: Quota,
 }
@@ -94,6 +104,10 @@ impl Quotas {
             fetch: Quota {
                 requests: 10,
                 window: Duration::from_secs(3600),
+            },
+            ask: Quota {
+                requests: 30,
+                window: Duration::from_secs(60),
             },
             write: Quota {
                 requests: 20,
@@ -109,6 +123,7 @@ impl Quotas {
     pub fn get(&self, c: Category) -> Quota {
         match c {
             Category::Fetch => self.fetch,
+            Category::Ask => self.ask,
             Category::Write => self.write,
             Category::Default => self.default,
         }

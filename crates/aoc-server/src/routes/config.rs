@@ -13,6 +13,11 @@ pub struct FeaturesBody {
     pub ai_features_enabled: bool,
     /// Whether fetching from Microsoft 365 is set up.
     pub fetch_configured: bool,
+    /// Whether ask and explain use a language model (else they answer from counts alone);
+    /// false while AI_FEATURES_ENABLED is off.
+    pub llm_configured: bool,
+    /// ALERTS_ENABLED.
+    pub alerts_enabled: bool,
 }
 
 /// The answer of `/api/config/auth`: what the web UI needs to sign in.
@@ -36,6 +41,8 @@ pub async fn features(State(ctx): State<Arc<AppContext>>) -> Json<FeaturesBody> 
     Json(FeaturesBody {
         ai_features_enabled: ctx.settings.ai_features_enabled,
         fetch_configured: ctx.ingest.configured(),
+        llm_configured: ctx.settings.ai_features_enabled && ctx.llm_configured(),
+        alerts_enabled: ctx.settings.alerts.enabled,
     })
 }
 

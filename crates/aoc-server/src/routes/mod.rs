@@ -1,4 +1,5 @@
 pub mod activity;
+pub mod ai;
 pub mod alerting;
 pub mod config;
 pub mod events;
