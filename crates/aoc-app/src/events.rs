@@ -9,11 +9,17 @@ use serde::Deserialize;
 
 use aoc_domain::{Comment, Cursor, Event, EventQuery, FilterOptions, Page, Visibility};
 use aoc_store::EventStore;
+use aoc_store::retry;
 
 use crate::activity::ActivityLog;
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::privacy::Privacy;
+
+/// How long a read waits out a database that dropped its connection (a restart, a failover)
+/// before the caller gets a 503 with Retry-After: reads are safe to repeat, and a person is
+/// waiting.
+const READ_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub const MAX_TAGS: usize = 32;
 pub const MAX_TAG_LEN: usize = 64;
@@ -280,21 +286,28 @@ impl EventService {
 
     pub async fn list(&self, params: &EventParams, caller: &Caller) -> AppResult<Page> {
         let query = self.query(params, caller)?;
-        Ok(self.store.search(&query).await?)
+        Ok(retry::with_patience("a search", READ_PATIENCE, || self.store.search(&query)).await?)
     }
 
     pub async fn count(&self, params: &EventParams, caller: &Caller) -> AppResult<u64> {
         let query = self.query(params, caller)?;
-        Ok(self.store.count_matching(&query).await?)
+        Ok(retry::with_patience("a count", READ_PATIENCE, || {
+            self.store.count_matching(&query)
+        })
+        .await?)
     }
 
     /// One page of an already validated query (exports walk these).
     pub(crate) async fn page(&self, query: &EventQuery) -> AppResult<Page> {
-        Ok(self.store.search(query).await?)
+        Ok(
+            retry::with_patience("an export page", READ_PATIENCE, || self.store.search(query))
+                .await?,
+        )
     }
 
     pub async fn get(&self, id: &str, caller: &Caller) -> AppResult<Event> {
-        match self.store.get(id).await? {
+        match retry::with_patience("reading an event", READ_PATIENCE, || self.store.get(id)).await?
+        {
             Some(e) if self.visibility(caller).allows(&e.service, &e.operation) => Ok(e),
             _ => Err(not_found(id)),
         }
