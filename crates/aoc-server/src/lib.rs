@@ -259,6 +259,13 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
         .route("/", get(static_files::index))
         .route("/{*path}", get(static_files::asset))
         .merge(api);
+    if !settings.ai_features_enabled {
+        // Absent like any unknown route: 404 for every method (the UI's catch-all would
+        // otherwise answer a POST with 405).
+        for (_, path) in AI_ROUTES {
+            app = app.route(path, axum::routing::any(middleware::not_found));
+        }
+    }
     app = if settings.ai_features_enabled {
         app.merge(mcp::routes(ctx.clone(), options))
     } else {

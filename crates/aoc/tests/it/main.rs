@@ -5,6 +5,7 @@
 mod activity;
 mod alerts;
 mod api;
+mod ask;
 mod auth;
 mod common;
 mod database_faults;
