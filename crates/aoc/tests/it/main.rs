@@ -12,6 +12,7 @@ mod database_faults;
 mod deployment;
 mod hardening;
 mod import;
+mod jobs;
 mod ingest;
 mod logs;
 mod mongo_import;
