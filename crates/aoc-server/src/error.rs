@@ -67,6 +67,14 @@ impl From<AppError> for ApiError {
                     "the database is unavailable; try again shortly",
                 )
             }
+            // Gone, refusing our login, out of disk: no use asking again soon.
+            AppError::Store(err) if err.is_unavailable() => {
+                tracing::error!(error = %err, "the database is unavailable; answered 503");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is unavailable",
+                )
+            }
             AppError::Store(err) => {
                 tracing::error!(error = %err, "store error");
                 Self::new(

@@ -28,6 +28,26 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// The database cannot be used at all, for now or until someone acts: unreachable, gone,
+    /// refusing this login, out of disk. (As opposed to a failure of one operation: corrupt
+    /// data, a bug.) Transient failures are included.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect(_) => true,
+            StoreError::Database(e) => {
+                is_transient(e)
+                    || matches!(e, sqlx::Error::Tls(_) | sqlx::Error::PoolClosed)
+                    || matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| {
+                        // invalid authorization, database gone, insufficient resources
+                        c.starts_with("28") || c == "3D000" || c.starts_with("53")
+                    }))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// See [`StoreError::is_transient`].
 pub fn is_transient(e: &sqlx::Error) -> bool {
     match e {
@@ -179,6 +199,9 @@ mod tests {
         assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_transient());
         assert!(!StoreError::Corrupt("x".into()).is_transient());
         assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_transient());
+        assert!(refused().is_unavailable());
+        assert!(!StoreError::Corrupt("x".into()).is_unavailable());
+        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_unavailable());
         for code in [
             "08006", "08001", "57P01", "57P02", "57P03", "40001", "40P01",
         ] {
