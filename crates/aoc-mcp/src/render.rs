@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use aoc_app::SourceHealth;
 use aoc_app::alerting::AlertPage;
+use aoc_app::ask::Explanation;
 use aoc_domain::Event;
 
 use crate::summary::{Count, Summary};
@@ -177,6 +178,44 @@ pub fn source_health(sources: &[SourceHealth]) -> String {
                 .map(|e| format!(", last error: {}", one_line(e)))
                 .unwrap_or_default(),
         );
+    }
+    out
+}
+
+pub fn ask(answer: &str, events: &[EventView]) -> String {
+    let mut out = format!("{}\n", answer.trim_end());
+    if !events.is_empty() {
+        let _ = writeln!(out, "\nEvents behind the answer:");
+        for e in events {
+            event_line(&mut out, e);
+        }
+    }
+    out
+}
+
+pub fn explanation(x: &Explanation) -> String {
+    let mut out = format!("What happened: {}\nWho: {}\n", x.what_happened, x.who);
+    if !x.changes.is_empty() {
+        let _ = writeln!(out, "What changed:");
+        for c in &x.changes {
+            let _ = writeln!(
+                out,
+                "  {}: {} -> {}",
+                one_line(&c.property),
+                one_line(&c.old.to_string()),
+                one_line(&c.new.to_string())
+            );
+        }
+    }
+    let _ = writeln!(out, "Why it may matter: {}", x.why_it_matters);
+    if !x.next_steps.is_empty() {
+        let _ = writeln!(out, "What to check next:");
+        for step in &x.next_steps {
+            let _ = writeln!(out, "  - {step}");
+        }
+    }
+    if let Some(n) = &x.narrative {
+        let _ = writeln!(out, "\n{n}");
     }
     out
 }

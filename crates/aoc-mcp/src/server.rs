@@ -20,8 +20,8 @@ use aoc_app::events::EventParams;
 use crate::caller::CallerSource;
 use crate::summary::{self, SummaryParams};
 use crate::tools::{
-    DEFAULT_TIMELINE, EventPageView, EventView, GetEventParams, ListAlertsParams, MAX_TIMELINE,
-    SearchEventsParams, TimelineParams, TimelineView,
+    AskParams, DEFAULT_TIMELINE, EventPageView, EventView, ExplainEventParams, GetEventParams,
+    ListAlertsParams, MAX_TIMELINE, SearchEventsParams, TimelineParams, TimelineView,
 };
 use crate::{render, resources};
 
@@ -202,6 +202,52 @@ severity, rule or time. An alert about events the caller may not see has its det
         let caller = self.caller(&rc)?;
         let result = self.ctx.alerts.list(&p.to_alert_params(), &caller).await;
         answer(result, render::alerts)
+    }
+
+    #[tool(
+        description = "Answer a question about the tenant's audit events in plain language \
+(who did what, when, how many, top actors or operations). Returns the answer, the structured \
+query it ran (reusable with search_events) and the events behind it.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn ask(
+        &self,
+        Parameters(p): Parameters<AskParams>,
+        rc: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let caller = self.caller(&rc)?;
+        let result = self
+            .ctx
+            .ask(&p.to_request(), &caller)
+            .await
+            .and_then(|answer| {
+                let events: Vec<EventView> = answer.events.iter().map(EventView::from).collect();
+                // Lists show events without their raw records; get_event gives one whole.
+                let mut value = serde_json::to_value(&answer)
+                    .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                value["events"] = serde_json::to_value(&events)
+                    .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                Ok((value, events, answer.answer))
+            });
+        match result {
+            Ok((value, events, text)) => answer(Ok(value), |_| render::ask(&text, &events)),
+            Err(e) => refusal(e),
+        }
+    }
+
+    #[tool(
+        description = "Explain one event: what happened, who did it, what changed (old and new \
+values), why it may matter and what to check next.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn explain_event(
+        &self,
+        Parameters(p): Parameters<ExplainEventParams>,
+        rc: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let caller = self.caller(&rc)?;
+        let result = self.ctx.explain(p.id.trim(), &caller).await;
+        answer(result, render::explanation)
     }
 
     #[tool(

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use aoc_app::alerting::AlertParams;
+use aoc_app::ask::{AskFilters, AskRequest};
 use aoc_app::events::EventParams;
 use aoc_domain::Event;
 
@@ -104,6 +105,47 @@ pub struct TimelineParams {
     pub end: Option<String>,
     /// Most events to return, 1 to 500 (default 100); the newest are kept.
     pub limit: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct AskParams {
+    /// A question in plain language, e.g. "who reset passwords yesterday?" or "top 5
+    /// operations this week". Answered from the events the caller may see, without a language
+    /// model when none is configured.
+    pub question: String,
+    /// Narrow to this service (exact) before the question's own filters.
+    pub service: Option<String>,
+    /// Narrow to this actor (exact) first.
+    pub actor: Option<String>,
+    /// Inclusive lower bound, RFC 3339, when the question names no time.
+    pub start: Option<String>,
+    /// Inclusive upper bound, RFC 3339.
+    pub end: Option<String>,
+    /// The zone the question's dates are read in (an IANA name such as `Europe/Paris`, or an
+    /// offset such as `+02:00`); UTC when absent.
+    pub time_zone: Option<String>,
+}
+
+impl AskParams {
+    pub fn to_request(&self) -> AskRequest {
+        AskRequest {
+            question: self.question.clone(),
+            filters: AskFilters {
+                service: self.service.clone(),
+                actor: self.actor.clone(),
+                start: self.start.clone(),
+                end: self.end.clone(),
+                ..AskFilters::default()
+            },
+            time_zone: self.time_zone.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ExplainEventParams {
+    /// The event's id, as `search_events` returns it.
+    pub id: String,
 }
 
 /// An event without its raw record: what a list shows. `get_event` gives the whole event.

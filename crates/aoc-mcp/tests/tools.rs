@@ -19,13 +19,15 @@ use aoc_app::{AppContext, Caller, Settings};
 use aoc_mcp::{AocMcp, CallerSource};
 
 const PRIVACY_ROLE: &str = "Privacy.Reader";
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 8] = [
     "search_events",
     "get_event",
     "get_summary",
     "get_timeline",
     "list_alerts",
     "get_source_health",
+    "ask",
+    "explain_event",
 ];
 
 struct Fixture {
@@ -43,6 +45,7 @@ async fn fixture() -> Fixture {
     );
     vars.insert("PRIVACY_SERVICES".into(), "exchange".into());
     vars.insert("PRIVACY_SERVICE_ROLES".into(), PRIVACY_ROLE.into());
+    vars.insert("AI_FEATURES_ENABLED".into(), "true".into());
     let settings = Settings::from_map(&vars).unwrap();
     let ctx = AppContext::open(settings).await.unwrap();
 
@@ -204,9 +207,31 @@ async fn no_tool_gives_a_hidden_event_to_a_caller_without_the_role() {
         for answer in &answers {
             assert!(!mentions_exchange(answer), "{:?}", answer);
         }
+        // The question names Exchange, so the answer may echo the word; it must hold none of
+        // its events, and a ranking over everything counts none of them.
+        let asked = call(
+            &client,
+            "ask",
+            json!({"question": "what happened in Exchange?"}),
+        )
+        .await;
+        let asked = asked.structured_content.unwrap();
+        assert_eq!(asked["total"], 0, "{asked}");
+        assert!(asked["events"].as_array().unwrap().is_empty());
+        let ranked = call(&client, "ask", json!({"question": "top 5 operations"})).await;
+        assert!(!mentions_exchange(&ranked), "{ranked:?}");
+        assert!(
+            text_of(&ranked).contains("SharePointOp"),
+            "{}",
+            text_of(&ranked)
+        );
+
         let summary = answers[2].structured_content.as_ref().unwrap();
         assert_eq!(summary["total"], 5, "{summary}");
 
+        let explained = call(&client, "explain_event", json!({"id": exchange_id})).await;
+        assert_eq!(explained.is_error, Some(true));
+        assert!(!mentions_exchange(&explained));
         let hidden = call(&client, "get_event", json!({"id": exchange_id})).await;
         assert_eq!(hidden.is_error, Some(true));
         assert!(
@@ -228,6 +253,21 @@ async fn no_tool_gives_a_hidden_event_to_a_caller_without_the_role() {
         event.structured_content.as_ref().unwrap()["service"],
         "Exchange"
     );
+    let explained = call(&client, "explain_event", json!({"id": exchange_id})).await;
+    assert_eq!(explained.is_error, Some(false), "{explained:?}");
+    assert_eq!(
+        explained.structured_content.as_ref().unwrap()["event_id"],
+        exchange_id.as_str()
+    );
+    let asked = call(
+        &client,
+        "ask",
+        json!({"question": "what happened in Exchange?"}),
+    )
+    .await;
+    assert_eq!(asked.structured_content.as_ref().unwrap()["total"], 5);
+    let ranked = call(&client, "ask", json!({"question": "top 5 operations"})).await;
+    assert!(mentions_exchange(&ranked), "{ranked:?}");
     client.cancel().await.unwrap();
 }
 
