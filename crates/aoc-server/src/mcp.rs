@@ -42,3 +42,157 @@ pub fn absent(app: Router<Arc<AppContext>>) -> Router<Arc<AppContext>> {
     app.route("/mcp", any(crate::middleware::not_found))
         .route("/mcp/{*rest}", any(crate::middleware::not_found))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use futures::StreamExt;
+
+    use super::*;
+
+    struct Running {
+        base: String,
+        _dir: tempfile::TempDir,
+        _stop: tokio::sync::oneshot::Sender<()>,
+    }
+
+    /// The whole server (every layer) with a one-second request timeout.
+    async fn start(ai: bool) -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let map: HashMap<String, String> = [
+            (
+                "DATABASE_URL".to_string(),
+                format!("sqlite://{}", dir.path().join("aoc.db").display()),
+            ),
+            ("AI_FEATURES_ENABLED".to_string(), ai.to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let ctx = AppContext::open(aoc_app::Settings::from_map(&map).unwrap())
+            .await
+            .unwrap();
+        let options = ServerOptions {
+            request_timeout: Duration::from_secs(1),
+            ..ServerOptions::default()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(crate::launch_with(listener, ctx, options, async move {
+            let _ = stopped.await;
+        }));
+        Running {
+            base,
+            _dir: dir,
+            _stop: stop,
+        }
+    }
+
+    /// Read the event stream until a `data:` line holding `needle`.
+    async fn data_line(
+        stream: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+        buffer: &mut String,
+        needle: &str,
+    ) -> String {
+        let read = async {
+            loop {
+                if let Some(line) = buffer
+                    .lines()
+                    .find(|l| l.starts_with("data:") && l.contains(needle))
+                {
+                    let line = line.trim_start_matches("data:").trim().to_string();
+                    buffer.clear();
+                    return line;
+                }
+                let chunk = stream.next().await.unwrap().unwrap();
+                buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("the event arrived")
+    }
+
+    #[tokio::test]
+    async fn an_sse_session_outlives_the_request_timeout_uncompressed() {
+        let app = start(true).await;
+        let http = reqwest::Client::new();
+        let res = http
+            .get(format!("{}/mcp/sse", app.base))
+            .header("Accept-Encoding", "gzip, br")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        assert!(res.headers().get("content-encoding").is_none());
+        let mut stream = res.bytes_stream();
+        let mut buffer = String::new();
+        let endpoint = data_line(&mut stream, &mut buffer, "/mcp/messages/?session_id=").await;
+
+        // Past the request timeout, the session still answers on its stream.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let posted = http
+            .post(format!("{}{endpoint}", app.base))
+            .header("Content-Type", "application/json")
+            .body(
+                r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 202);
+        let answer = data_line(&mut stream, &mut buffer, "serverInfo").await;
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["id"], 1);
+        assert_eq!(answer["result"]["serverInfo"]["name"], "aoc");
+
+        let unknown = http
+            .post(format!("{}/mcp/messages/?session_id=nope", app.base))
+            .header("Content-Type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 404);
+    }
+
+    #[tokio::test]
+    async fn mcp_is_absent_with_ai_features_off() {
+        for ai in [false, true] {
+            let app = start(ai).await;
+            let http = reqwest::Client::new();
+            let post = http
+                .post(format!("{}/mcp", app.base))
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream")
+                .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+                .send()
+                .await
+                .unwrap();
+            let sse = http
+                .post(format!("{}/mcp/messages/?session_id=x", app.base))
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            if ai {
+                assert_ne!(post.status(), 404);
+                assert_eq!(sse.status(), 404, "an unknown session");
+            } else {
+                assert_eq!(post.status(), 404);
+                assert_eq!(sse.status(), 404);
+                let get = http.get(format!("{}/mcp/sse", app.base)).send().await;
+                assert_eq!(get.unwrap().status(), 404);
+            }
+        }
+    }
+}
