@@ -13,6 +13,9 @@ pub enum FetchError {
     Unusable(String),
     #[error("the fetch task failed: {0}")]
     Task(String),
+    /// Stopped because its progress said so ([`super::FetchProgress::cancelled`]).
+    #[error("the fetch was cancelled")]
+    Cancelled,
 }
 
 /// Why one source of a fetch failed; the other sources are unaffected.

@@ -87,7 +87,14 @@ pub trait FetchProgress: Send + Sync {
     fn update(&self, _source: Source, _counts: &SourceCounts) {}
     /// A source finished (successfully or not).
     fn finished(&self, _source: Source, _report: &SourceReport) {}
+    /// True when the fetch should stop (a cancelled job); asked a few times a second.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
+
+/// How often a running fetch asks [`FetchProgress::cancelled`].
+const CANCEL_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Reports nothing.
 pub struct NoFetchProgress;
@@ -291,10 +298,28 @@ impl Ingest {
         // overlap, so the span alone picks one fetch's lines out of the log. Error level, so it
         // is there whatever level AOC_LOG lets through.
         let span = tracing::error_span!("fetch");
-        let run = tokio::spawn(
+        let watched = progress.clone();
+        let mut run = tokio::spawn(
             async move { this.run(&client, hours, only, &*progress).await }.instrument(span),
         );
-        let report = run.await.map_err(|e| FetchError::Task(e.to_string()))?;
+        let cancelled = async {
+            loop {
+                tokio::time::sleep(CANCEL_CHECK).await;
+                if watched.cancelled() {
+                    return;
+                }
+            }
+        };
+        let report = tokio::select! {
+            report = &mut run => report.map_err(|e| FetchError::Task(e.to_string()))?,
+            () = cancelled => {
+                // Stopping at any await is safe: batches are stored atomically and a
+                // watermark moves only past stored records, so the next fetch resumes.
+                run.abort();
+                let _ = run.await;
+                return Err(FetchError::Cancelled);
+            }
+        };
         *slot = Some(report.clone());
         self.runs_finished.fetch_add(1, Ordering::SeqCst);
         Ok(report)

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -31,6 +31,8 @@ const UNKNOWN: u64 = u64::MAX;
 pub struct Counter {
     done: AtomicU64,
     total: AtomicU64,
+    /// Set by the worker when a cancel was asked for; work that can stop cleanly polls it.
+    cancel: AtomicBool,
 }
 
 impl Default for Counter {
@@ -38,6 +40,7 @@ impl Default for Counter {
         Self {
             done: AtomicU64::new(0),
             total: AtomicU64::new(UNKNOWN),
+            cancel: AtomicBool::new(false),
         }
     }
 }
@@ -47,6 +50,14 @@ impl Counter {
         self.done.store(done, Ordering::Relaxed);
         self.total
             .store(total.unwrap_or(UNKNOWN), Ordering::Relaxed);
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 
     pub fn get(&self) -> (u64, Option<u64>) {
@@ -85,8 +96,14 @@ pub fn check_rule_test(test: &RuleTest) -> AppResult<()> {
     Ok(())
 }
 
-/// Run `job` to its end. Dropping the returned future stops the work at its next await: the
-/// worker does that to cancel.
+/// Whether a cancelled job of this kind stops by itself once [`Counter::cancel`] is set (a
+/// fetch aborts its own task, which merely dropping the future would leave running). Other
+/// kinds stop when the worker drops their future, at their next await.
+pub fn stops_by_itself(kind: &str) -> bool {
+    JobKind::parse(kind) == Some(JobKind::Fetch)
+}
+
+/// Run `job` to its end.
 pub async fn run(ctx: &Arc<AppContext>, job: &Job, counter: Arc<Counter>) -> Outcome {
     let kind = JobKind::parse(&job.kind);
     let result = match kind {
@@ -131,6 +148,10 @@ impl FetchProgress for FetchCounter {
                 ..SourceCounts::default()
             },
         );
+    }
+
+    fn cancelled(&self) -> bool {
+        self.counter.cancelled()
     }
 }
 

@@ -23,6 +23,9 @@ use aoc_store::{Job, JobEnd, JobState};
 use super::run::{self, Counter, Outcome};
 use crate::context::AppContext;
 
+/// How long a cancelled job that stops by itself (a fetch) may take to do so.
+const CANCEL_GRACE: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
     /// How often an idle worker looks for queued jobs.
@@ -96,10 +99,20 @@ async fn run_one(ctx: &Arc<AppContext>, options: &WorkerOptions, job: Job) {
             }
         }
     };
+    let work = run::run(ctx, &job, counter.clone());
+    tokio::pin!(work);
     let outcome = tokio::select! {
-        outcome = run::run(ctx, &job, counter.clone()) => Some(outcome),
+        outcome = &mut work => Some(outcome),
         () = beat => None,
     };
+    if outcome.is_none() {
+        counter.cancel();
+        if run::stops_by_itself(&job.kind)
+            && tokio::time::timeout(CANCEL_GRACE, &mut work).await.is_err()
+        {
+            tracing::warn!(parent: &span, "a cancelled job did not stop in time; dropping it");
+        }
+    }
     let (done, total) = counter.get();
     // The last progress, so a finished job shows where it ended.
     if let Err(e) = store.job_heartbeat(id, done, total).await {

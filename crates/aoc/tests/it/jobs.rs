@@ -198,6 +198,11 @@ async fn a_running_job_cancels_and_a_queued_one_cancels_at_once() {
         stopped["result"]["done"].as_u64().unwrap() < truth(&sim)["directory"],
         "stopped part-way: {stopped}"
     );
+    // The fetch itself stopped: nothing more is stored while pages would still be coming.
+    let stored = app.ctx.store().count().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.ctx.store().count().await.unwrap(), stored);
+    assert!(stored < truth(&sim)["directory"], "{stored}");
     // The cancelled queued job never ran.
     let (_, never) = app.get_json(&format!("/api/jobs/{second}")).await;
     assert!(never["started_at"].is_null(), "{never}");
