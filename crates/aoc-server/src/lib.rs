@@ -167,7 +167,7 @@ fn ai_router(options: &ServerOptions, llm_timeout: Duration) -> OpenApiRouter<Ar
         options.request_timeout + llm_timeout,
     );
     OpenApiRouter::new()
-        .routes(routes!(routes::ai::ask).layer(limit.clone()))
+        .routes(routes!(routes::ai::ask).layer(limit))
         .routes(routes!(routes::ai::explain).layer(limit))
 }
 

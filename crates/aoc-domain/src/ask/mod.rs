@@ -301,8 +301,8 @@ fn read_zone(
     default: &Zone,
     warnings: &mut Vec<String>,
 ) -> Zone {
-    for i in 0..words.len() {
-        let w = words[i].clone();
+    for (i, word) in words.iter_mut().enumerate() {
+        let w = word.clone();
         if w.is_empty() {
             continue;
         }
@@ -317,11 +317,11 @@ fn read_zone(
         }
         match Zone::parse(&w) {
             Some(zone) => {
-                words[i].clear();
+                word.clear();
                 return zone;
             }
             None if named => {
-                words[i].clear();
+                word.clear();
                 warnings.push(format!(
                     "unknown time zone {}; times are read in {} (write an offset such as UTC+2 instead)",
                     original.get(i).map(String::as_str).unwrap_or(&w),
