@@ -55,8 +55,15 @@ pub fn init(cli: &Cli) -> Result<(), String> {
         (false, false, false, true) => "info,aoc_app::alerting=warn",
         (false, false, false, false) => "info",
     };
+    // sqlx's pool warns on every connection a database restart breaks ("error occurred while
+    // testing the connection on-release"); AOC's store logs the outage once itself, so the
+    // pool's own lines are kept to errors.
     let filter = EnvFilter::try_from_env("AOC_LOG")
-        .or_else(|_| EnvFilter::try_new(format!("{default},sqlx=warn,hyper=warn,reqwest=warn")))
+        .or_else(|_| {
+            EnvFilter::try_new(format!(
+                "{default},sqlx=warn,sqlx::pool=error,hyper=warn,reqwest=warn"
+            ))
+        })
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
