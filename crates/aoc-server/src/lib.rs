@@ -126,6 +126,7 @@ api_routes! {
     GET "/api/filter-options" => routes::events::filter_options,
     GET "/api/fetch-audit-logs" => routes::ingest::fetch,
     GET "/api/source-health" => routes::ingest::source_health,
+    GET "/api/siem/status" => routes::siem::status,
     GET "/api/jobs" => routes::jobs::list,
     POST "/api/jobs/fetch" => routes::jobs::start_fetch,
     POST "/api/jobs/import" => routes::jobs::start_import,

@@ -53,6 +53,12 @@ pub mod names {
     pub const NOTIFY_DELIVERED: &str = aoc_app::notify::metric_names::DELIVERED;
     /// Counter {channel}: notification attempts that failed (each is retried).
     pub const NOTIFY_FAILED: &str = aoc_app::notify::metric_names::FAILED;
+    /// Counter {target}: events a SIEM target accepted (recorded by aoc-app's forwarders).
+    pub const SIEM_DELIVERED: &str = aoc_app::siem::metric_names::DELIVERED;
+    /// Counter {target}: SIEM delivery attempts that failed (each is retried).
+    pub const SIEM_FAILED: &str = aoc_app::siem::metric_names::FAILED;
+    /// Gauge {target}: stored events a SIEM target has not received yet (up to 1,000,000).
+    pub const SIEM_BACKLOG: &str = aoc_app::siem::metric_names::BACKLOG;
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -132,6 +138,18 @@ fn describe() {
     describe_gauge!(
         names::ALERT_EVALUATION_LAG,
         "stored events not yet evaluated by the alert rules"
+    );
+    describe_counter!(
+        names::SIEM_DELIVERED,
+        "events delivered to a SIEM target, by target"
+    );
+    describe_counter!(
+        names::SIEM_FAILED,
+        "failed SIEM delivery attempts (retried), by target"
+    );
+    describe_gauge!(
+        names::SIEM_BACKLOG,
+        "stored events a SIEM target has not received yet, by target"
     );
     for source in aoc_domain::Source::FETCHED.map(aoc_domain::Source::as_str) {
         metrics::counter!(names::FETCH_RECORDS, "source" => source).absolute(0);

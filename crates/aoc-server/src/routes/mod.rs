@@ -6,6 +6,7 @@ pub mod events;
 pub mod export;
 pub mod health;
 pub mod ingest;
+pub mod siem;
 pub mod jobs;
 pub mod webhooks;
 

@@ -18,5 +18,6 @@ mod logs;
 mod mongo_import;
 mod outcomes;
 mod privacy;
+mod siem;
 mod signin;
 mod ui_assets;
