@@ -434,3 +434,34 @@ async fn with_the_features_off_the_routes_are_absent() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn asking_is_limited_to_30_a_minute_per_caller() {
+    // Later settings override earlier ones: the limits are on here.
+    let app = app_with(&[
+        ("AI_FEATURES_ENABLED", "true"),
+        ("RATE_LIMIT_ENABLED", "true"),
+    ])
+    .await;
+    for i in 0..30 {
+        let path = if i % 2 == 0 {
+            "/api/ask"
+        } else {
+            "/api/events/00000000-0000-4000-8000-000000000001/explain"
+        };
+        let (status, _) = post(&app, path, json!({"question": "how many events"})).await;
+        assert_eq!(status, 200, "request {i}");
+    }
+    let res = app
+        .http
+        .post(app.url("/api/ask"))
+        .json(&json!({"question": "how many events"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // Other reads spend from their own budget.
+    let (status, _) = app.get_json("/api/events").await;
+    assert_eq!(status, 200);
+}
