@@ -20,6 +20,7 @@ use aoc_app::AppContext;
 use crate::caller::CallerSource;
 use crate::server::AocMcp;
 use crate::sse::SseBridge;
+pub use crate::sse::{MAX_SESSIONS, MAX_SESSIONS_PER_CALLER};
 
 /// The Streamable HTTP endpoint.
 pub const STREAMABLE_PATH: &str = "/mcp";

@@ -32,12 +32,17 @@ use crate::server::AocMcp;
 
 /// Sessions open at once in this process; more are refused with 503 until one closes.
 pub const MAX_SESSIONS: usize = 100;
+/// Sessions one caller (token subject, else client address) may hold open, so one client
+/// cannot take them all.
+pub const MAX_SESSIONS_PER_CALLER: usize = 10;
 /// Messages queued per direction before the sender waits.
 const QUEUE: usize = 32;
 
 struct Session {
     /// The token subject that opened it (None: anonymous, sign-in off).
     owner: Option<String>,
+    /// Who counts against [`MAX_SESSIONS_PER_CALLER`].
+    holder: String,
     to_server: mpsc::Sender<ClientJsonRpcMessage>,
 }
 
@@ -79,6 +84,14 @@ fn refuse(status: StatusCode, message: &'static str) -> Response {
     (status, message).into_response()
 }
 
+fn holder_of(caller: &Caller) -> String {
+    match (&caller.subject, caller.ip) {
+        (Some(subject), _) => format!("subject:{subject}"),
+        (None, Some(ip)) => format!("ip:{ip}"),
+        (None, None) => "anonymous".to_string(),
+    }
+}
+
 fn caller_of(req: &Request) -> Option<Caller> {
     req.extensions().get::<Caller>().cloned()
 }
@@ -99,10 +112,18 @@ pub async fn open(State(bridge): State<Arc<SseBridge>>, req: Request) -> Respons
         if sessions.len() >= MAX_SESSIONS {
             return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many MCP sessions");
         }
+        let holder = holder_of(&caller);
+        if sessions.values().filter(|s| s.holder == holder).count() >= MAX_SESSIONS_PER_CALLER {
+            return refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many MCP sessions open for this caller",
+            );
+        }
         sessions.insert(
             id.clone(),
             Session {
                 owner: caller.subject.clone(),
+                holder,
                 to_server,
             },
         );

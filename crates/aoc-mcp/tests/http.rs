@@ -147,3 +147,38 @@ async fn an_sse_session_belongs_to_its_opener() {
         .unwrap();
     assert_eq!(garbage.status(), 400);
 }
+
+#[tokio::test]
+async fn one_caller_cannot_hold_every_session() {
+    let (base, _dir) = serve(true).await;
+    let http = reqwest::Client::new();
+    let open = |who: &'static str| {
+        http.get(format!("{base}/mcp/sse"))
+            .header(SUBJECT_HEADER, who)
+            .send()
+    };
+    let mut streams = Vec::new();
+    for _ in 0..aoc_mcp::http::MAX_SESSIONS_PER_CALLER {
+        let res = open("greedy").await.unwrap();
+        assert_eq!(res.status(), 200);
+        streams.push(res);
+    }
+    assert_eq!(open("greedy").await.unwrap().status(), 429);
+    assert_eq!(open("someone-else").await.unwrap().status(), 200);
+    // Closing one gives its place back.
+    drop(streams.pop());
+    let reopened = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let res = open("greedy").await.unwrap();
+            if res.status() == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        reopened.is_ok(),
+        "a closed stream's session was not released"
+    );
+}
