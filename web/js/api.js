@@ -117,7 +117,53 @@ export const api = {
   saveSearch: (name, filters, shared) => request('POST', '/api/saved-searches', { body: { name, filters, shared } }),
   deleteSavedSearch: (id) => request('DELETE', `/api/saved-searches/${enc(id)}`),
   ruleFromSearch: (id, severity) => request('POST', `/api/saved-searches/${enc(id)}/rule`, { body: { severity } }),
+
+  startFetchJob: (hours) => request('POST', '/api/jobs/fetch', { body: { hours: Number(hours) } }),
+  job: (id, { signal } = {}) => request('GET', `/api/jobs/${enc(id)}`, { signal }),
+  cancelJob: (id) => request('DELETE', `/api/jobs/${enc(id)}`),
+  // A server without forwarding (or an older one) simply shows no SIEM table.
+  siemStatus: () => request('GET', '/api/siem/status', { quiet: true }),
+
+  ask: (question, filters, timeZone) => request('POST', '/api/ask', { body: { question, filters, ...(timeZone ? { time_zone: timeZone } : {}) } }),
+  explain: (id) => request('POST', `/api/events/${enc(id)}/explain`),
 };
+
+/**
+ * Upload an export file to `POST /api/jobs/import` as the raw body and resolve with the queued
+ * job. XMLHttpRequest rather than fetch: only it reports upload progress (`onProgress(sent,
+ * total)`). `signal` aborts the upload.
+ */
+export async function uploadImport(file, { onProgress, signal } = {}) {
+  const headers = { Accept: 'application/json', ...(await authHeaders()) };
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/jobs/import${toQuery({ filename: file.name })}`);
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.upload.addEventListener('progress', (e) => onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size));
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && data) {
+        resolve(data);
+        return;
+      }
+      if (xhr.status === 401 || xhr.status === 403) authErrorHandler(xhr.status);
+      const message = data && typeof data.error === 'string' && data.error
+        ? data.error
+        : xhr.status === 413 ? 'The file is larger than this server accepts (IMPORT_MAX_UPLOAD_MB).' : `${xhr.status} ${xhr.statusText || 'error'}`;
+      reject(new ApiError(xhr.status, message));
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'The upload failed: the server cannot be reached.')));
+    xhr.addEventListener('abort', () => reject(new DOMException('The upload was cancelled.', 'AbortError')));
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(file);
+  });
+}
 
 /** The streaming export URL of the current view (a plain link: the browser downloads it). */
 export function exportUrl(filters, format) {
