@@ -20,7 +20,7 @@ use aoc_app::consumer::{Consumer, run_once};
 use aoc_app::{AppContext, AppError, Caller, Settings};
 use aoc_domain::Event;
 use aoc_domain::rules::{CompiledRule, EventView, MatchContext};
-use aoc_store::EventStore;
+use aoc_store::{EventStore, NewAlert, RuleMatch};
 
 use super::ingest::rate;
 
@@ -53,6 +53,41 @@ pub struct AlertFigures {
     pub alerts_full: u64,
     pub alerts_builtin: u64,
     pub calls: StoreCalls,
+    pub probe: CallCosts,
+}
+
+/// What one store call of each kind the evaluator makes costs on this store, timed apart
+/// (after the passes, so nothing else competes): with [`StoreCalls`] it says where the
+/// evaluator's store time goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallCosts {
+    /// `raise_alert` of a new alert (insert and read back).
+    pub raise_alert: Duration,
+    /// One row of a `record_rule_matches` batch of [`BATCH`] rows.
+    pub record_rule_match: Duration,
+    /// One `rule_matches_in` window query.
+    pub rule_matches_in: Duration,
+    /// One `set_tags`.
+    pub set_tags: Duration,
+}
+
+impl CallCosts {
+    /// The evaluator's store time these costs predict for `calls` (an upper bound for the
+    /// window queries: none is made inside a window that has alerted already).
+    pub fn predicted(&self, calls: &StoreCalls) -> [(&'static str, Duration); 3] {
+        let times = |d: Duration, n: u64| d.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX));
+        [
+            ("raise_alert", times(self.raise_alert, calls.raise_alert)),
+            (
+                "threshold (record + window query)",
+                times(
+                    self.record_rule_match + self.rule_matches_in,
+                    calls.threshold_matches,
+                ),
+            ),
+            ("set_tags", times(self.set_tags, calls.set_tags)),
+        ]
+    }
 }
 
 /// The store calls the full rule set implies, counted while matching.
@@ -114,9 +149,25 @@ impl AlertFigures {
                 "raise_alert_calls": self.calls.raise_alert,
                 "threshold_matches": self.calls.threshold_matches,
                 "set_tags_calls": self.calls.set_tags,
+                "per_call_ms": {
+                    "raise_alert": ms(self.probe.raise_alert),
+                    "record_rule_match_row": ms(self.probe.record_rule_match),
+                    "rule_matches_in": ms(self.probe.rule_matches_in),
+                    "set_tags": ms(self.probe.set_tags),
+                },
+                "predicted_store_seconds": self
+                    .probe
+                    .predicted(&self.calls)
+                    .iter()
+                    .map(|(what, d)| ((*what).to_string(), json!(d.as_secs_f64())))
+                    .collect::<serde_json::Map<_, _>>(),
             },
         })
     }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 fn percent(part: Duration, whole: Duration) -> f64 {
@@ -219,6 +270,19 @@ pub async fn run(
         percent(builtin_only, ingest)
     );
 
+    let probe = probe_calls(store.as_ref()).await?;
+    eprintln!(
+        "    one store call: raise_alert {:.3} ms, record_rule_matches {:.3} ms a row, \
+         rule_matches_in {:.3} ms, set_tags {:.3} ms",
+        ms(probe.raise_alert),
+        ms(probe.record_rule_match),
+        ms(probe.rule_matches_in),
+        ms(probe.set_tags)
+    );
+    for (what, d) in probe.predicted(&calls) {
+        eprintln!("      predicted {what}: {:.1} s", d.as_secs_f64());
+    }
+
     Ok(AlertFigures {
         builtin_rules,
         custom_rules: custom_ids.len(),
@@ -232,6 +296,80 @@ pub async fn run(
         alerts_full,
         alerts_builtin,
         calls,
+        probe,
+    })
+}
+
+/// Calls timed per kind.
+const PROBE_CALLS: usize = 500;
+
+/// Time each kind of store call the evaluator makes, on stored events, as the evaluator makes
+/// it (the alerts, matches and tags it leaves are of a rule id no rule has).
+async fn probe_calls(store: &dyn EventStore) -> anyhow::Result<CallCosts> {
+    let events = store.events_after(None, BATCH).await?.events;
+    anyhow::ensure!(!events.is_empty(), "no stored events to probe with");
+    let rule_id = "bench-probe";
+    let per = |d: Duration, n: usize| d / u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+
+    let t = Instant::now();
+    for (i, e) in events.iter().cycle().take(PROBE_CALLS).enumerate() {
+        store
+            .raise_alert(&NewAlert {
+                rule_id: rule_id.into(),
+                rule_name: "bench probe".into(),
+                severity: "low".into(),
+                dedupe_key: format!("probe:{i}:{}", e.id),
+                group_key: None,
+                first_seen: e.timestamp,
+                last_seen: e.timestamp,
+                event_ids: vec![e.id.clone()],
+                services: vec![e.service.clone()],
+                summary: e.display_summary.clone(),
+            })
+            .await?;
+    }
+    let raise_alert = per(t.elapsed(), PROBE_CALLS);
+
+    let rows: Vec<RuleMatch> = events
+        .iter()
+        .map(|e| RuleMatch {
+            rule_id: rule_id.into(),
+            group_key: e.actor_display.to_lowercase(),
+            event_id: e.id.clone(),
+            occurred_at: e.timestamp,
+        })
+        .collect();
+    let t = Instant::now();
+    store.record_rule_matches(&rows).await?;
+    let record_rule_match = per(t.elapsed(), rows.len());
+
+    let t = Instant::now();
+    for m in rows.iter().cycle().take(PROBE_CALLS) {
+        store
+            .rule_matches_in(
+                rule_id,
+                &m.group_key,
+                m.occurred_at - chrono::Duration::minutes(10),
+                m.occurred_at,
+                200,
+            )
+            .await?;
+    }
+    let rule_matches_in = per(t.elapsed(), PROBE_CALLS);
+
+    let t = Instant::now();
+    for e in events.iter().cycle().take(PROBE_CALLS) {
+        let mut tags = e.tags.clone();
+        tags.push("bench-probe".into());
+        store.set_tags(&e.id, &tags).await?;
+    }
+    let set_tags = per(t.elapsed(), PROBE_CALLS);
+
+    Ok(CallCosts {
+        raise_alert,
+        record_rule_match,
+        rule_matches_in,
+        set_tags,
     })
 }
 

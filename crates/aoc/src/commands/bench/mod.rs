@@ -476,6 +476,20 @@ fn print_table(all: &[StoreFigures], n: u64) {
             .collect(),
     ));
     rows.push((
+        "  one raise_alert / window query / set_tags".into(),
+        all.iter()
+            .map(|f| {
+                let p = &f.alerts.probe;
+                format!(
+                    "{:.2} / {:.2} / {:.2} ms",
+                    p.raise_alert.as_secs_f64() * 1000.0,
+                    p.rule_matches_in.as_secs_f64() * 1000.0,
+                    p.set_tags.as_secs_f64() * 1000.0
+                )
+            })
+            .collect(),
+    ));
+    rows.push((
         "  alerts raised".into(),
         all.iter()
             .map(|f| f.alerts.alerts_full.to_string())
