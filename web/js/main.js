@@ -38,7 +38,30 @@ const lazy = {
   alerts: () => import('./alerts.js'),
   rules: () => import('./rules.js'),
   saved: () => import('./saved.js'),
+  ask: () => import('./ask.js'),
+  importer: () => import('./importer.js'),
 };
+
+// What this server has switched on (GET /api/config/features), asked once.
+let featuresPromise = null;
+const features = () => {
+  featuresPromise ??= api.features().catch(() => ({}));
+  return featuresPromise;
+};
+
+/** Set the list's filters from an API filter object (a saved search, an answer's query). */
+function applyApiFilters(filters) {
+  navigate({
+    service: filters.service || '',
+    operation: filters.operation || '',
+    result: filters.result || '',
+    actor: filters.actor || '',
+    search: filters.search || '',
+    range: '',
+    start: filters.start || '',
+    end: filters.end || '',
+  });
+}
 
 const listRoot = $('#list');
 const listState = $('#list-state');
@@ -81,7 +104,12 @@ const viewContext = {
   openEvent: (ev) => panel.show(ev),
   refreshBadge: () => badge.refresh(),
   go,
+  features,
+  listFilters: () => apiFilters(state.view),
+  // The list's filters, then the list itself (the fragment is dropped by navigate).
+  applyFilters: (filters) => applyApiFilters(filters),
 };
+let importer = null;
 let savedSearches = null;
 const filterBar = new FilterBar($('#filters'), {
   onChange: (patch, opts) => navigate(patch, opts),
@@ -121,6 +149,11 @@ installKeyboard({
       health.setOpen(false);
       return true;
     }
+    if (importer?.isOpen) {
+      importer.setOpen(false);
+      $('#import-toggle').focus();
+      return true;
+    }
     if (panel.isOpen) {
       closeEvent();
       return true;
@@ -148,20 +181,25 @@ $('#saved-toggle').addEventListener('click', async () => {
     savedSearches ??= new SavedSearches($('#saved-popover'), $('#saved-toggle'), {
       getFilters: () => apiFilters(state.view),
       quickRange: () => state.view.range,
-      apply: (filters) => navigate({
-        service: filters.service || '',
-        operation: filters.operation || '',
-        result: filters.result || '',
-        actor: filters.actor || '',
-        search: filters.search || '',
-        range: '',
-        start: filters.start || '',
-        end: filters.end || '',
-      }),
+      apply: (filters) => applyApiFilters(filters),
       go,
     });
   }
   savedSearches.setOpen(!savedSearches.isOpen);
+});
+$('#import-toggle').addEventListener('click', async () => {
+  if (!importer) {
+    const { Importer } = await lazy.importer();
+    importer ??= new Importer($('#import-popover'), $('#import-toggle'), {
+      onImported: () => {
+        loadFilterOptions();
+        if (state.route?.name === 'events') loadList(state.view);
+        else state.listStale = true;
+        badge.refresh();
+      },
+    });
+  }
+  importer.setOpen(!importer.isOpen);
 });
 
 /** Show the view a route names: the event list, or the alerts / rules view. */
@@ -390,9 +428,15 @@ async function loadFilterOptions() {
 }
 
 async function loadServerInfo() {
-  const [version, features, auth] = await Promise.allSettled([api.version(), api.features(), api.authConfig()]);
+  const [version, on, auth] = await Promise.allSettled([api.version(), features(), api.authConfig()]);
   if (version.status === 'fulfilled' && version.value?.version) $('#version').textContent = `v${version.value.version}`;
-  if (features.status === 'fulfilled') health.setConfigured(features.value?.fetch_configured);
+  if (on.status === 'fulfilled') {
+    health.setConfigured(on.value?.fetch_configured);
+    // Ask and Explain exist only with AI_FEATURES_ENABLED (the routes answer 404 otherwise).
+    const ai = on.value?.ai_features_enabled === true;
+    $('#ask-link').hidden = !ai;
+    panel.setExplainEnabled(ai);
+  }
   // Sign-in itself is auth.js (initAuth, above); this only marks the page.
   if (auth.status === 'fulfilled' && auth.value?.auth_enabled) document.body.classList.add('auth-enabled');
 }

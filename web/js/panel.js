@@ -23,6 +23,7 @@ export class EventPanel {
     this.handlers = handlers;
     this.event = null;
     this.loadingId = null;
+    this.explainEnabled = false;
     root.querySelector('.panel-close').addEventListener('click', () => handlers.onClose());
     // Filter links are real links (open in a new tab works); a plain click stays in the page.
     root.addEventListener('click', (e) => {
@@ -35,6 +36,12 @@ export class EventPanel {
 
   get isOpen() {
     return !this.root.hidden;
+  }
+
+  /** Offer "Explain" (only when the server has AI features on: the route is 404 otherwise). */
+  setExplainEnabled(on) {
+    this.explainEnabled = Boolean(on);
+    if (this.event && this.isOpen) this.render();
   }
 
   get currentId() {
@@ -98,6 +105,8 @@ export class EventPanel {
       field('Targets', targetList(ev, this)),
       field('Event id', h('code', {}, ev.id)),
     ));
+
+    if (this.explainEnabled) sections.push(explainSection(ev));
 
     const changes = modifiedProperties(ev.raw);
     const changesSection = h('section', { className: 'section', attrs: { 'aria-label': 'Modified properties' } },
@@ -218,6 +227,26 @@ function targetList(ev, panel) {
   if (!names.length) return '—';
   return h('ul', { className: 'targets' }, names.map((n) =>
     h('li', {}, n, panel.filterLink({ search: n }, 'search', 'Show events that mention this target'))));
+}
+
+// The explanation module is loaded on the first click: most visits never ask for one.
+function explainSection(ev) {
+  const out = h('div', { className: 'explain-out', attrs: { 'aria-live': 'polite' } });
+  const button = h('button', { type: 'button', className: 'explain-button' }, 'Explain this event');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    out.replaceChildren(h('p', { className: 'state state-loading' }, 'Explaining…'));
+    try {
+      const { explainEvent } = await import('./explain.js');
+      await explainEvent(ev.id, out);
+    } catch (err) {
+      out.replaceChildren(h('p', { className: 'state state-error', attrs: { role: 'alert' } }, `Could not explain this event: ${err.message}`));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('section', { className: 'section explain', attrs: { 'aria-label': 'Explanation' } },
+    h('h3', {}, 'Explanation'), button, out);
 }
 
 function rawSection(raw) {

@@ -1,15 +1,15 @@
 // Which view is on screen. The event list owns the query string (its filters); the other views
-// live in the fragment (#alerts, #alerts/<id>, #rules, #rules/new, #rules/<id>), so switching
+// live in the fragment (#alerts, #alerts/<id>, #rules, #rules/new, #rules/<id>, #ask), so switching
 // views never reloads the page and the event filters survive a trip to the alerts and back.
 
-export const ROUTES = ['events', 'alerts', 'rules'];
+export const ROUTES = ['events', 'alerts', 'rules', 'ask'];
 
 /** The route a fragment describes: {name, arg}; anything unknown is the event list. */
 export function parseRoute(hash = window.location.hash) {
   const raw = String(hash || '').replace(/^#/, '');
   const slash = raw.indexOf('/');
   const name = slash < 0 ? raw : raw.slice(0, slash);
-  if (name !== 'alerts' && name !== 'rules') return { name: 'events', arg: '' };
+  if (!ROUTES.includes(name) || name === 'events') return { name: 'events', arg: '' };
   let arg = slash < 0 ? '' : raw.slice(slash + 1);
   try {
     arg = decodeURIComponent(arg);
