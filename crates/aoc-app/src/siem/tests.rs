@@ -42,13 +42,21 @@ async fn open(dir: &tempfile::TempDir) -> Arc<dyn EventStore> {
 }
 
 fn forwarders_for(pairs: &[(&str, &str)], store: Arc<dyn EventStore>) -> Vec<Arc<Forwarder>> {
+    forwarders_allowing(pairs, store, "127.0.0.1")
+}
+
+fn forwarders_allowing(
+    pairs: &[(&str, &str)],
+    store: Arc<dyn EventStore>,
+    allow_private: &str,
+) -> Vec<Arc<Forwarder>> {
     let mut map: HashMap<String, String> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     map.insert("SIEM_ENABLED".into(), "true".into());
     let settings = Settings::from_map(&map).unwrap();
-    let egress = EgressPolicy::new(parse_allow_private("127.0.0.1").unwrap());
+    let egress = EgressPolicy::new(parse_allow_private(allow_private).unwrap());
     forwarders(&settings.siem, &egress, store).unwrap()
 }
 
@@ -171,4 +179,128 @@ async fn the_retention_purge_keeps_what_a_target_has_not_received() {
         purge_cutoff(store.as_ref(), &[], cutoff).await.unwrap(),
         PurgeDecision::Before(cutoff)
     );
+}
+
+/// A self-signed certificate for `localhost` (cert.pem, key.pem in `dir`), made by openssl.
+fn self_signed(
+    dir: &std::path::Path,
+    name: &str,
+) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost"])
+        // A leaf, not a CA: webpki refuses a CA certificate as the server's own.
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    status.success().then_some((cert, key))
+}
+
+#[tokio::test]
+async fn syslog_over_tls_checks_the_receiver_against_the_ca_file() {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    use tokio_rustls::rustls;
+
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = self_signed(dir.path(), "receiver") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is needed for this test"
+        );
+        eprintln!("skipped: no openssl to make a certificate");
+        return;
+    };
+    let (other_ca, _) = self_signed(dir.path(), "other").unwrap();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(&key).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("tls://localhost:{}", listener.local_addr().unwrap().port());
+
+    let store = open(&dir).await;
+    store
+        .insert_batch(&[event("t1", Utc::now()), event("t2", Utc::now())])
+        .await
+        .unwrap();
+
+    // A receiver whose certificate the CA file does not vouch for: refused, nothing moves.
+    let wrong = forwarders_allowing(
+        &[
+            ("SYSLOG_URL", &url),
+            ("SYSLOG_CA_FILE", other_ca.to_str().unwrap()),
+        ],
+        store.clone(),
+        "localhost",
+    )
+    .remove(0);
+    let (tcp, sent) = tokio::join!(
+        async {
+            let (tcp, _) = listener.accept().await.unwrap();
+            acceptor.clone().accept(tcp).await
+        },
+        wrong.forward_once()
+    );
+    assert!(sent.is_err());
+    let server = tcp;
+    assert!(server.is_err(), "the handshake failed");
+    let status = wrong.status().await.unwrap();
+    assert_eq!((status.backlog, status.delivered), (2, 0));
+    let error = status.last_error.unwrap();
+    assert!(error.contains("invalid peer certificate"), "{error}");
+
+    let right = forwarders_allowing(
+        &[
+            ("SYSLOG_URL", &url),
+            ("SYSLOG_CA_FILE", cert.to_str().unwrap()),
+        ],
+        store.clone(),
+        "localhost",
+    )
+    .remove(0);
+    let receive = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = acceptor.accept(tcp).await.unwrap();
+        let mut text = Vec::new();
+        let mut chunk = [0u8; 8192];
+        while !String::from_utf8_lossy(&text).contains("id=\"t2\"") {
+            let n = tls.read(&mut chunk).await.unwrap();
+            assert!(n > 0);
+            text.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8(text).unwrap()
+    });
+    assert_eq!(right.forward_once().await.unwrap(), 2);
+    let text = tokio::time::timeout(Duration::from_secs(10), receive)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(text.contains("[aoc@32473 id=\"t1\""), "{text}");
 }
