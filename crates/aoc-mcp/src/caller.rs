@@ -31,3 +31,28 @@ impl CallerSource {
         }
     }
 }
+
+/// What a costly tool call (one that may call a language model: `ask`, `explain_event`) spends
+/// from the caller's budget, as `/api/ask` does. The HTTP front door puts one on each request
+/// with the caller's key bound; Err carries how long to wait. Absent (stdio, limits off): free.
+#[derive(Clone)]
+pub struct CostlyCallGate(
+    pub  std::sync::Arc<
+        dyn Fn() -> futures::future::BoxFuture<'static, Result<(), std::time::Duration>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl CostlyCallGate {
+    pub(crate) async fn spend(extensions: &Extensions) -> Result<(), std::time::Duration> {
+        let gate = extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<CostlyCallGate>())
+            .cloned();
+        match gate {
+            Some(gate) => (gate.0)().await,
+            None => Ok(()),
+        }
+    }
+}

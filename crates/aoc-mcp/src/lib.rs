@@ -15,7 +15,7 @@ mod sse;
 mod summary;
 mod tools;
 
-pub use caller::CallerSource;
+pub use caller::{CallerSource, CostlyCallGate};
 pub use server::AocMcp;
 pub use summary::{Summary, SummaryParams};
 pub use tools::{EventView, GetEventParams, ListAlertsParams, SearchEventsParams, TimelineParams};

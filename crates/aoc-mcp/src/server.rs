@@ -17,7 +17,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router
 
 use aoc_app::events::EventParams;
 
-use crate::caller::CallerSource;
+use crate::caller::{CallerSource, CostlyCallGate};
 use crate::summary::{self, SummaryParams};
 use crate::tools::{
     AskParams, DEFAULT_TIMELINE, EventPageView, EventView, ExplainEventParams, GetEventParams,
@@ -86,6 +86,15 @@ impl AocMcp {
 
     pub(crate) fn caller(&self, rc: &RequestContext<RoleServer>) -> Result<Caller, ErrorData> {
         self.callers.resolve(&rc.extensions)
+    }
+
+    /// Spend a costly call from the caller's budget: None to go on, else the tool's refusal.
+    async fn over_budget(rc: &RequestContext<RoleServer>) -> Option<CallToolResult> {
+        let wait = CostlyCallGate::spend(&rc.extensions).await.err()?;
+        Some(CallToolResult::error(vec![ContentBlock::text(format!(
+            "too many questions: try again in {} s",
+            wait.as_secs().max(1)
+        ))]))
     }
 
     #[tool(
@@ -216,6 +225,9 @@ query it ran (reusable with search_events) and the events behind it.",
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let caller = self.caller(&rc)?;
+        if let Some(refused) = Self::over_budget(&rc).await {
+            return Ok(refused);
+        }
         let result = self
             .ctx
             .ask(&p.to_request(), &caller)
@@ -246,6 +258,9 @@ values), why it may matter and what to check next.",
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let caller = self.caller(&rc)?;
+        if let Some(refused) = Self::over_budget(&rc).await {
+            return Ok(refused);
+        }
         let result = self.ctx.explain(p.id.trim(), &caller).await;
         answer(result, render::explanation)
     }

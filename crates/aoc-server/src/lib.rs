@@ -267,8 +267,14 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
             app = app.route(path, axum::routing::any(middleware::not_found));
         }
     }
+    // Built before the MCP routes, whose costly tools spend from its ask budget.
+    let limiter = if settings.rate_limit.enabled {
+        Some(Arc::new(limits::RateLimiter::new(&settings.rate_limit)?))
+    } else {
+        None
+    };
     app = if settings.ai_features_enabled {
-        app.merge(mcp::routes(ctx.clone(), options))
+        app.merge(mcp::routes(ctx.clone(), options, limiter.clone()))
     } else {
         mcp::absent(app)
     };
@@ -290,8 +296,7 @@ pub fn try_router(ctx: Arc<AppContext>, options: &ServerOptions) -> Result<Route
     // Innermost first. Both look at the path themselves (only /api is guarded) and sit on the
     // whole router, so an unknown /api path is refused like a known one. The rate limit runs
     // after authentication, so it can key by subject.
-    if settings.rate_limit.enabled {
-        let limiter = Arc::new(limits::RateLimiter::new(&settings.rate_limit)?);
+    if let Some(limiter) = limiter {
         tracing::info!(backend = limiter.backend_name(), "rate limits on");
         app = app.layer(axum::middleware::from_fn_with_state(limiter, limits::limit));
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -14,12 +14,22 @@ use tower_http::timeout::TimeoutLayer;
 
 use aoc_app::AppContext;
 
+use aoc_mcp::CostlyCallGate;
+
 use crate::ServerOptions;
+use crate::limits::{Category, Decision, RateLimiter};
 use crate::routes::CallerExt;
 
-pub fn routes(ctx: Arc<AppContext>, options: &ServerOptions) -> Router<Arc<AppContext>> {
+/// `limiter`: the API's rate limiter when limits are on; `ask` and `explain_event` then spend
+/// from the same per-caller ask budget as `/api/ask` (the request itself already spent from
+/// the general one).
+pub fn routes(
+    ctx: Arc<AppContext>,
+    options: &ServerOptions,
+    limiter: Option<Arc<RateLimiter>>,
+) -> Router<Arc<AppContext>> {
     aoc_mcp::http::router(ctx)
-        .layer(axum::middleware::from_fn(attach_caller))
+        .layer(axum::middleware::from_fn_with_state(limiter, attach_caller))
         // Bounds the time to the answer's head: an SSE stream, once open, is not cut.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -28,10 +38,33 @@ pub fn routes(ctx: Arc<AppContext>, options: &ServerOptions) -> Router<Arc<AppCo
 }
 
 /// The signed-in caller the auth layer set, or the anonymous one (sign-in off), with the
-/// client's address: what a REST handler gets from [`CallerExt`].
-async fn attach_caller(req: Request, next: Next) -> Response {
+/// client's address: what a REST handler gets from [`CallerExt`]. With rate limits on, also
+/// the gate of the costly tools, bound to the caller's budget key.
+async fn attach_caller(
+    State(limiter): State<Option<Arc<RateLimiter>>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (mut parts, body) = req.into_parts();
     let Ok(CallerExt(caller)) = CallerExt::from_request_parts(&mut parts, &()).await;
+    if let Some(limiter) = limiter {
+        let key = match (&caller.subject, caller.ip) {
+            (Some(subject), _) => format!("sub:{subject}"),
+            (None, Some(ip)) => format!("ip:{ip}"),
+            (None, None) => "ip:unknown".to_string(),
+        };
+        let gate = move || {
+            let limiter = limiter.clone();
+            let key = key.clone();
+            Box::pin(async move {
+                match limiter.check(Category::Ask, &key).await {
+                    Decision::Allow => Ok(()),
+                    Decision::Deny { retry_after } => Err(retry_after),
+                }
+            }) as futures::future::BoxFuture<'static, Result<(), std::time::Duration>>
+        };
+        parts.extensions.insert(CostlyCallGate(Arc::new(gate)));
+    }
     parts.extensions.insert(caller);
     next.run(Request::from_parts(parts, body)).await
 }
@@ -194,5 +227,33 @@ mod tests {
                 assert_eq!(get.unwrap().status(), 404);
             }
         }
+    }
+
+    #[tokio::test]
+    async fn ask_over_mcp_spends_the_ask_budget() {
+        let app = start(true).await;
+        let http = reqwest::Client::new();
+        let mut refused_at = None;
+        for n in 1..=31 {
+            let res = http
+                .post(format!("{}/mcp", app.base))
+                .header("Accept", "application/json, text/event-stream")
+                .header("MCP-Protocol-Version", "2025-06-18")
+                .json(&serde_json::json!({"jsonrpc": "2.0", "id": n, "method": "tools/call",
+                    "params": {"name": "ask", "arguments": {"question": "how many events today?"}}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let body: serde_json::Value = res.json().await.unwrap();
+            if body["result"]["isError"] == true {
+                let text = body["result"]["content"][0]["text"].as_str().unwrap();
+                assert!(text.contains("too many questions"), "{text}");
+                refused_at = Some(n);
+                break;
+            }
+        }
+        // The ask budget (30 a minute), not the general one (120).
+        assert_eq!(refused_at, Some(31));
     }
 }
