@@ -89,3 +89,97 @@ fn the_same_question_reads_the_same_way_in_another_zone_only_by_its_bounds() {
         "Tokyo's day starts nine hours before UTC's"
     );
 }
+
+fn event(
+    source: aoc_domain::Source,
+    service: &str,
+    operation: &str,
+    raw: Value,
+) -> aoc_domain::Event {
+    aoc_domain::Event {
+        id: "e".into(),
+        source,
+        timestamp: Utc::now(),
+        service: service.into(),
+        operation: operation.into(),
+        result: "success".into(),
+        result_detail: String::new(),
+        actor_display: "a".into(),
+        actor: Value::Null,
+        target_displays: vec![],
+        targets: vec![],
+        display_summary: String::new(),
+        dedupe_key: "k".into(),
+        raw,
+        tags: vec![],
+        comments: vec![],
+    }
+}
+
+#[test]
+fn entra_covers_directory_audits_of_every_category_and_the_workload() {
+    use aoc_domain::Source;
+    let f = fixture();
+    let q = parse_question(
+        "password resets in Entra",
+        &AskContext {
+            now: f.now,
+            zone: Zone::utc(),
+            known_actors: &[],
+            known_targets: &[],
+        },
+    )
+    .query;
+    assert!(q.entra && q.service.is_none() && q.needs_matching());
+    let graph = serde_json::json!({"activityDateTime": "2026-03-04T10:00:00Z", "category": "UserManagement", "activityDisplayName": "Reset user password", "targetResources": [], "initiatedBy": {}});
+    for (e, expected) in [
+        (
+            event(
+                Source::Directory,
+                "UserManagement",
+                "Reset user password",
+                Value::Null,
+            ),
+            true,
+        ),
+        (
+            event(
+                Source::Import,
+                "UserManagement",
+                "Reset user password",
+                graph,
+            ),
+            true,
+        ),
+        (
+            event(
+                Source::Unified,
+                "AzureActiveDirectory",
+                "Reset user password.",
+                Value::Null,
+            ),
+            true,
+        ),
+        (
+            event(Source::Unified, "Exchange", "Reset password", Value::Null),
+            false,
+        ),
+        (
+            event(
+                Source::Directory,
+                "UserManagement",
+                "Update user",
+                Value::Null,
+            ),
+            false,
+        ),
+    ] {
+        assert_eq!(
+            q.matches_beyond_filters(&e),
+            expected,
+            "{} {}",
+            e.service,
+            e.operation
+        );
+    }
+}

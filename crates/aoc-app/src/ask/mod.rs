@@ -234,8 +234,7 @@ impl AskService {
     /// The matching events: one page when the store can apply every filter, else a scan of up
     /// to SCAN_LIMIT events with the rest applied here.
     async fn find(&self, merged: &merge::Merged, caller: &Caller) -> AppResult<Found> {
-        let needs_scan = merged.query.intent.is_some()
-            || !merged.query.operations.is_empty()
+        let needs_scan = merged.query.needs_matching()
             || !merged.extra_terms.is_empty()
             || matches!(merged.query.aggregation, Some(Aggregation::Top { .. }));
         let mut params = merged.params.clone();
@@ -258,7 +257,7 @@ impl AskService {
             let page = self.events.list(&params, caller).await?;
             read += page.items.len();
             matched.extend(page.items.into_iter().filter(|e| {
-                merged.query.matches_intent(e) && merge::has_terms(e, &merged.extra_terms)
+                merged.query.matches_beyond_filters(e) && merge::has_terms(e, &merged.extra_terms)
             }));
             match page.next_cursor {
                 Some(c) if read < SCAN_LIMIT => params.cursor = Some(c),

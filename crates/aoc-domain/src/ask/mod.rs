@@ -56,13 +56,28 @@ pub struct AskQuery {
     /// of them, ignoring case (not an `/api/events` filter).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<String>,
+    /// Entra ID events: the Management API's `AzureActiveDirectory` workload and every Graph
+    /// directory audit, whose service is its category (`UserManagement`, `RoleManagement`...),
+    /// so no one `service` filter covers them (not an `/api/events` filter).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub entra: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregation: Option<Aggregation>,
 }
 
 impl AskQuery {
-    /// Whether an event passes the parts of the query the store cannot apply (the intent).
-    pub fn matches_intent(&self, event: &Event) -> bool {
+    /// Whether the query asks for something the store cannot filter on (`entra`, an intent
+    /// or operation fragments): matches are then found with [`AskQuery::matches_beyond_filters`].
+    pub fn needs_matching(&self) -> bool {
+        self.entra || self.intent.is_some() || !self.operations.is_empty()
+    }
+
+    /// Whether an event passes the parts of the query the store cannot apply.
+    pub fn matches_beyond_filters(&self, event: &Event) -> bool {
+        (!self.entra || is_entra(event)) && self.matches_intent(event)
+    }
+
+    fn matches_intent(&self, event: &Event) -> bool {
         let Some(name) = self.intent.as_deref() else {
             return self.operations.is_empty() || operation_matches(&self.operations, event);
         };
@@ -88,6 +103,7 @@ impl AskQuery {
             time_zone: _,
             intent,
             operations,
+            entra,
             aggregation: _,
         } = self;
         service.is_none()
@@ -99,8 +115,20 @@ impl AskQuery {
             && end.is_none()
             && intent.is_none()
             && operations.is_empty()
+            && !entra
     }
 }
+
+/// An Entra ID event: the Management API's workload, or a Graph directory audit (fetched, or
+/// imported: then its shape tells).
+fn is_entra(event: &Event) -> bool {
+    event.service.eq_ignore_ascii_case(ENTRA_SERVICE)
+        || event.source == crate::Source::Directory
+        || (event.source == crate::Source::Import
+            && crate::RecordKind::detect(&event.raw) == Some(crate::RecordKind::Directory))
+}
+
+const ENTRA_SERVICE: &str = "AzureActiveDirectory";
 
 fn operation_matches(patterns: &[String], event: &Event) -> bool {
     let op = event.operation.to_lowercase();
@@ -235,8 +263,13 @@ pub fn parse_question(question: &str, ctx: &AskContext<'_>) -> Parsed {
 
     let services = vocab::services_in(&words);
     if let Some(first) = services.first() {
-        understood.push(format!("service: {first}"));
-        query.service = Some(first.clone());
+        if first == ENTRA_SERVICE {
+            understood.push("service: Entra ID (directory audits and AzureActiveDirectory)".into());
+            query.entra = true;
+        } else {
+            understood.push(format!("service: {first}"));
+            query.service = Some(first.clone());
+        }
         if services.len() > 1 {
             warnings.push(format!(
                 "several services named; showing {first} only (not {})",
