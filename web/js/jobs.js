@@ -13,7 +13,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Poll `job` until it ends; `onUpdate(job)` sees every answer. A few failed polls in a row (a
  * restarting server) are tolerated before giving up. Resolves with the final job.
  */
-export async function watchJob(job, { onUpdate = () => {}, interval = 1000, isStopped = () => false } = {}) {
+export async function watchJob(job, { onUpdate = () => {}, interval = 1000 } = {}) {
   let current = job;
   let failures = 0;
   onUpdate(current);
@@ -22,7 +22,6 @@ export async function watchJob(job, { onUpdate = () => {}, interval = 1000, isSt
   while (!isFinal(current)) {
     await sleep(wait);
     wait = interval;
-    if (isStopped()) return current;
     try {
       current = await api.job(current.id);
       failures = 0;

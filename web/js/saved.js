@@ -68,6 +68,9 @@ export class SavedSearches {
     const range = this.handlers.quickRange();
     this.hint.textContent = range ? `The time range (the last ${range}) is saved as fixed dates.` : '';
     this.formStatus.textContent = '';
+    // The list as last read, with no picker left open from an earlier visit; refresh() redraws
+    // it only if the server's list differs.
+    if (this.drawn) this.render();
     this.refresh();
     this.name.focus();
   }
@@ -79,8 +82,13 @@ export class SavedSearches {
     try {
       const items = await api.savedSearches();
       if (mine !== this.gen) return;
-      this.items = Array.isArray(items) ? items : [];
+      const fresh = Array.isArray(items) ? items : [];
       this.listStatus.textContent = '';
+      // Redraw only when something changed: a redraw would drop a "Rule…" picker someone opened
+      // while the list was being read again.
+      if (this.drawn && JSON.stringify(fresh) === JSON.stringify(this.items)) return;
+      this.items = fresh;
+      this.drawn = true;
       this.render();
     } catch (err) {
       if (mine !== this.gen) return;
