@@ -149,15 +149,17 @@ impl AskService {
                 ))
             })?,
         };
-        // Only names this caller may see are matched: the filter options are gated too.
+        // Only names this caller may see are matched: the filter options are gated too, and
+        // targets come from the newest events the caller may see.
         let known = self.events.filter_options(caller).await?;
+        let targets = self.recent_targets(caller).await?;
         let parsed = parse_question(
             question,
             &AskContext {
                 now: Utc::now(),
                 zone,
                 known_actors: &known.actors,
-                known_targets: &[],
+                known_targets: &targets,
             },
         );
         let mut warnings = parsed.warnings.clone();
@@ -195,6 +197,23 @@ impl AskService {
             self.narrate(llm, question, &mut out).await;
         }
         Ok(out)
+    }
+
+    /// Distinct target names of the newest visible events (the store keeps no target list).
+    async fn recent_targets(&self, caller: &Caller) -> AppResult<Vec<String>> {
+        let params = EventParams {
+            page_size: Some(SCAN_PAGE.into()),
+            ..EventParams::default()
+        };
+        let page = self.events.list(&params, caller).await?;
+        let mut seen = HashSet::new();
+        Ok(page
+            .items
+            .iter()
+            .flat_map(|e| e.target_displays.iter())
+            .filter(|t| t.chars().count() >= 3 && seen.insert(t.to_lowercase()))
+            .cloned()
+            .collect())
     }
 
     /// Replace the built answer by the model's narrative over the events returned (or keep it

@@ -60,7 +60,7 @@ fn records(dir: &std::path::Path) -> std::path::PathBuf {
         "AzureActiveDirectory",
         "Add member to role.",
         HOSTILE_NAME,
-        json!({"ModifiedProperties": [{"Name": "Role.DisplayName", "OldValue": "", "NewValue": HOSTILE_VALUE}]}),
+        json!({"ObjectId": "Global Administrator", "ModifiedProperties": [{"Name": "Role.DisplayName", "OldValue": "", "NewValue": HOSTILE_VALUE}]}),
     );
     write(
         "AzureActiveDirectory",
@@ -225,6 +225,16 @@ async fn without_a_model_answers_from_counts_and_hides_private_events() {
     .await;
     assert_eq!(a["total"], 0, "{a}");
     assert!(!a.to_string().contains("evil.example"));
+
+    // A target named in everyday case is matched to the stored spelling.
+    let (_, a) = post(
+        &app,
+        "/api/ask",
+        json!({"question": "what happened to global administrator?"}),
+    )
+    .await;
+    assert_eq!(a["query"]["search"], "Global Administrator", "{a}");
+    assert_eq!(a["total"], 1, "{a}");
 
     let (_, a) = post(&app, "/api/ask", json!({"question": "top 5 operations"})).await;
     let groups = a["aggregation"]["groups"].as_array().unwrap();
