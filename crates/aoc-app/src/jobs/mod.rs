@@ -270,8 +270,27 @@ impl JobService<'_> {
         Ok(job.into())
     }
 
-    /// Jobs newest first.
-    pub async fn list(&self, params: &JobListParams) -> AppResult<JobPage> {
+    /// A job as `viewer` may see it: a rule test's sample keeps only the events the viewer
+    /// could read themselves (the job ran with its creator's access, which may be wider).
+    fn view_for(&self, job: Job, viewer: &Caller) -> JobView {
+        let mut view = JobView::from(job);
+        if view.kind != JobKind::RuleTest.as_str() {
+            return view;
+        }
+        let visibility = self.ctx.events.visibility(viewer);
+        if let Some(Value::Array(sample)) = view.result.as_mut().and_then(|r| r.get_mut("sample")) {
+            sample.retain(|event| {
+                visibility.allows(
+                    event["service"].as_str().unwrap_or_default(),
+                    event["operation"].as_str().unwrap_or_default(),
+                )
+            });
+        }
+        view
+    }
+
+    /// Jobs newest first, as `viewer` may see them.
+    pub async fn list(&self, params: &JobListParams, viewer: &Caller) -> AppResult<JobPage> {
         let state = match params.state.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(s) => Some(JobState::parse(s).ok_or_else(|| {
@@ -327,18 +346,22 @@ impl JobService<'_> {
             .then(|| jobs.last().map(|j| j.id.to_string()))
             .flatten();
         Ok(JobPage {
-            items: jobs.into_iter().map(JobView::from).collect(),
+            items: jobs
+                .into_iter()
+                .map(|job| self.view_for(job, viewer))
+                .collect(),
             next_cursor,
         })
     }
 
-    pub async fn get(&self, id: i64) -> AppResult<JobView> {
-        self.ctx
+    pub async fn get(&self, id: i64, viewer: &Caller) -> AppResult<JobView> {
+        let job = self
+            .ctx
             .store()
             .get_job(id)
             .await?
-            .map(JobView::from)
-            .ok_or_else(|| AppError::NotFound(format!("no job {id}")))
+            .ok_or_else(|| AppError::NotFound(format!("no job {id}")))?;
+        Ok(self.view_for(job, viewer))
     }
 
     /// Cancel: a queued job at once, a running one at its worker's next check (within a
@@ -359,7 +382,7 @@ impl JobService<'_> {
                 json!({ "job": job.id, "kind": job.kind, "state": job.state.as_str() }),
             )
             .await;
-        Ok(job.into())
+        Ok(self.view_for(job, caller))
     }
 }
 

@@ -45,9 +45,10 @@ fn job_id(id: &str) -> Result<i64, ApiError> {
     ))]
 pub async fn list(
     State(ctx): State<Arc<AppContext>>,
+    CallerExt(caller): CallerExt,
     ApiQuery(params): ApiQuery<JobListParams>,
 ) -> ApiResult<Json<JobPage>> {
-    Ok(Json(ctx.jobs().list(&params).await?))
+    Ok(Json(ctx.jobs().list(&params, &caller).await?))
 }
 
 /// One job: its state, progress, params, result and error.
@@ -59,9 +60,10 @@ pub async fn list(
     ))]
 pub async fn get(
     State(ctx): State<Arc<AppContext>>,
+    CallerExt(caller): CallerExt,
     Path(id): Path<String>,
 ) -> ApiResult<Json<JobView>> {
-    Ok(Json(ctx.jobs().get(job_id(&id)?).await?))
+    Ok(Json(ctx.jobs().get(job_id(&id)?, &caller).await?))
 }
 
 /// Cancel a job: a queued one at once (`200`, state `cancelled`); a running one stops within

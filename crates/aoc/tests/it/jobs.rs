@@ -250,7 +250,11 @@ async fn a_job_left_running_by_a_stopped_app_shows_as_interrupted() {
     let sweeper = spawn_worker(restarted.clone(), quick(Duration::from_millis(500)));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let job = loop {
-        let job = restarted.jobs().get(id).await.unwrap();
+        let job = restarted
+            .jobs()
+            .get(id, &aoc_app::Caller::anonymous())
+            .await
+            .unwrap();
         if job.state.is_finished() {
             break job;
         }
@@ -428,4 +432,51 @@ async fn two_replicas_on_postgres_run_each_job_once() {
     for w in workers {
         w.abort();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_test_job_shows_each_viewer_only_the_events_they_may_see() {
+    let sim = small_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = sim_env(&sim, &dir.path().join("aoc.db"));
+    env.insert("PRIVACY_SERVICES".into(), "Exchange".into());
+    env.insert("PRIVACY_SERVICE_ROLES".into(), "Auditor".into());
+    let app = app_with(env, dir).await;
+    let worker = spawn_worker(app.ctx.clone(), quick(Duration::from_secs(30)));
+    let (status, report) = app.get_json("/api/fetch-audit-logs").await;
+    assert_eq!(status, 200, "{report}");
+
+    let auditor = aoc_app::Caller {
+        name: "Ada Auditor".into(),
+        subject: Some("ada".into()),
+        roles: vec!["Auditor".into()],
+        ..aoc_app::Caller::default()
+    };
+    let test = json!({
+        "rule": {"name": "Exchange", "severity": "low", "match": {"service": "Exchange"}},
+        "days": 30,
+        "sample": 5,
+    });
+    let job = app
+        .ctx
+        .jobs()
+        .start_rule_test(test, &auditor)
+        .await
+        .unwrap();
+    let done = wait_for(&app, job.id, 60, finished).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+
+    // The job ran with the auditor's access...
+    let theirs = app.ctx.jobs().get(job.id, &auditor).await.unwrap();
+    let result = theirs.result.unwrap();
+    assert!(result["matched"].as_u64().unwrap() > 0, "{result}");
+    let sample = result["sample"].as_array().unwrap();
+    assert_eq!(sample.len(), 5, "{result}");
+    assert!(sample.iter().all(|e| e["service"] == "Exchange"));
+    // ...but an anonymous viewer of the same job sees none of those events.
+    assert_eq!(done["created_by"], "Ada Auditor");
+    assert_eq!(done["result"]["sample"], json!([]), "{done}");
+    let (_, page) = app.get_json("/api/jobs?kind=rule_test").await;
+    assert_eq!(page["items"][0]["result"]["sample"], json!([]), "{page}");
+    worker.abort();
 }
