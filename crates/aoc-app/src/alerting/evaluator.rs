@@ -60,7 +60,7 @@ impl RuleEvaluator {
         }
     }
 
-    async fn raise(&self, alert: NewAlert) -> Result<(), AppError> {
+    async fn raise(&self, alert: NewAlert) -> Result<aoc_store::Alert, AppError> {
         let (stored, created) = self.store.raise_alert(&alert).await?;
         if created {
             metrics::counter!(
@@ -80,11 +80,16 @@ impl RuleEvaluator {
         if let Some(sink) = &self.sink {
             sink.alert(&stored).await?;
         }
-        Ok(())
+        Ok(stored)
     }
 
     /// Single-event rules: one alert per event, or per (actor, window) when suppressed.
-    async fn single(&self, rule: &CompiledRule, event: &Event) -> Result<(), AppError> {
+    async fn single(
+        &self,
+        rule: &CompiledRule,
+        event: &Event,
+        raised: &mut HashSet<String>,
+    ) -> Result<(), AppError> {
         let r = rule.rule();
         let (dedupe_key, group_key) = match r.suppress_minutes.filter(|m| *m > 0) {
             Some(minutes) => {
@@ -94,6 +99,11 @@ impl RuleEvaluator {
             }
             None => (format!("event:{}:{}", r.id, event.id), None),
         };
+        // A suppressed rule matching again in the same batch and window finds its alert: no
+        // need to ask the store again.
+        if !raised.insert(dedupe_key.clone()) {
+            return Ok(());
+        }
         self.raise(NewAlert {
             rule_id: r.id.clone(),
             rule_name: r.name.clone(),
@@ -106,7 +116,8 @@ impl RuleEvaluator {
             services: vec![event.service.clone()],
             summary: summary_of(event),
         })
-        .await
+        .await?;
+        Ok(())
     }
 
     /// Threshold rules: record the matches, then for each matched event ask whether the window
@@ -141,6 +152,23 @@ impl RuleEvaluator {
         }
         for ((rule_id, group), mut events) in by_group {
             events.sort_by_key(|(_, e)| e.timestamp);
+            let (Some((rule, first)), Some((_, last))) = (events.first(), events.last()) else {
+                continue;
+            };
+            let Some(threshold) = &rule.rule().threshold else {
+                continue;
+            };
+            // Every window that ends at one of these events lies inside this span: when the
+            // whole span holds fewer matches than the threshold, none can reach it (the usual
+            // case, answered with one query instead of one per event).
+            let span_from = first.timestamp - Duration::minutes(i64::from(threshold.minutes));
+            let (in_span, _) = self
+                .store
+                .rule_matches_in(&rule_id, &group, span_from, last.timestamp, 0)
+                .await?;
+            if in_span < u64::from(threshold.count) {
+                continue;
+            }
             let mut raised_until: Option<DateTime<Utc>> = None;
             for (rule, event) in events {
                 let r = rule.rule();
@@ -180,22 +208,48 @@ impl RuleEvaluator {
                     Some(id) => self.store.get(id).await?.map(|e| e.timestamp),
                     None => None,
                 };
-                self.raise(NewAlert {
-                    rule_id: rule_id.clone(),
-                    rule_name: r.name.clone(),
-                    severity: r.severity.as_str().to_string(),
-                    dedupe_key,
-                    group_key: Some(group.clone()),
-                    first_seen: first_seen.unwrap_or(from),
-                    last_seen: event.timestamp,
-                    event_ids: ids,
-                    services: vec![event.service.clone()],
-                    summary: format!(
-                        "{count} × {} by {group} within {} minutes",
-                        event.operation, threshold.minutes
-                    ),
-                })
-                .await?;
+                let alert = self
+                    .raise(NewAlert {
+                        rule_id: rule_id.clone(),
+                        rule_name: r.name.clone(),
+                        severity: r.severity.as_str().to_string(),
+                        dedupe_key,
+                        group_key: Some(group.clone()),
+                        first_seen: first_seen.unwrap_or(from),
+                        last_seen: event.timestamp,
+                        event_ids: ids,
+                        services: vec![event.service.clone()],
+                        summary: format!(
+                            "{count} × {} by {group} within {} minutes",
+                            event.operation, threshold.minutes
+                        ),
+                    })
+                    .await?;
+                // A threshold rule tags the events of its alert, not every event it counts
+                // (tagging each single download would cost a write per event and say nothing).
+                if !r.tags.is_empty() {
+                    self.tag_ids(&alert.event_ids, &r.tags).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Add `tags` to the stored events with these ids (idempotent: an event that has them all
+    /// is not written).
+    async fn tag_ids(&self, ids: &[String], tags: &[String]) -> Result<(), AppError> {
+        for id in ids {
+            let Some(event) = self.store.get(id).await? else {
+                continue;
+            };
+            let mut merged = event.tags.clone();
+            for tag in tags {
+                if !merged.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+                    merged.push(tag.clone());
+                }
+            }
+            if merged.len() != event.tags.len() {
+                self.store.set_tags(id, &merged).await?;
             }
         }
         Ok(())
@@ -260,6 +314,7 @@ impl Consumer for RuleEvaluator {
             return Ok(());
         }
         let mut threshold_matches = Vec::new();
+        let mut raised = HashSet::new();
         let mut tags: HashMap<&str, (&Event, HashSet<String>)> = HashMap::new();
         for event in events {
             if event.source == Source::Import && !self.on_import {
@@ -273,7 +328,7 @@ impl Consumer for RuleEvaluator {
                     continue;
                 }
                 let r = rule.rule();
-                if !r.tags.is_empty() {
+                if !r.tags.is_empty() && r.threshold.is_none() {
                     tags.entry(event.id.as_str())
                         .or_insert_with(|| (event, HashSet::new()))
                         .1
@@ -284,7 +339,7 @@ impl Consumer for RuleEvaluator {
                         threshold_matches.push((rule.clone(), event, group));
                     }
                 } else {
-                    self.single(rule, event).await?;
+                    self.single(rule, event, &mut raised).await?;
                 }
             }
         }
