@@ -346,7 +346,11 @@ pub const SETTINGS: &[SettingInfo] = &[
         "",
         "OpenAI-compatible endpoint (e.g. https://api.openai.com/v1, an Azure OpenAI resource, http://127.0.0.1:11434/v1 for a local Ollama listed in EGRESS_ALLOW_PRIVATE); unset with a key: OpenAI",
     ),
-    plain("LLM_MODEL", "gpt-4o-mini", "model name, or the Azure deployment name"),
+    plain(
+        "LLM_MODEL",
+        "gpt-4o-mini",
+        "model name, or the Azure deployment name",
+    ),
     plain(
         "LLM_MAX_EVENTS",
         "50",
