@@ -54,6 +54,8 @@ pub struct AlertFigures {
     pub alerts_builtin: u64,
     pub calls: StoreCalls,
     pub probe: CallCosts,
+    /// A fresh ingest of the first round's events with the evaluator running beside it.
+    pub concurrent: Concurrent,
 }
 
 /// What one store call of each kind the evaluator makes costs on this store, timed apart
@@ -135,6 +137,7 @@ impl AlertFigures {
             "events_per_second": self.events_per_second(),
             "cost_percent_of_ingest": self.cost_percent(),
             "alerts_raised": self.alerts_full,
+            "ingest_while_evaluating": self.concurrent.to_json(),
             "builtin_only": {
                 "evaluate_seconds": self.builtin_only.as_secs_f64(),
                 "events_per_second": self.builtin_events_per_second(),
@@ -297,6 +300,8 @@ pub async fn run(
         alerts_builtin,
         calls,
         probe,
+        // Measured separately, on a fresh store (`ingest_while_evaluating`).
+        concurrent: Concurrent::default(),
     })
 }
 
@@ -828,4 +833,108 @@ mod tests {
         assert_eq!(thresholds, 5);
         assert_eq!(searches, 5);
     }
+}
+
+/// Ingest with the evaluator running beside it, as `aoc serve` runs them: what issue 13's "at
+/// most 10% of ingest throughput" is about, since evaluation is not on the ingest path.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Concurrent {
+    pub events: u64,
+    /// Ingest time of `events` into a fresh store while the evaluator (built-in pack plus the
+    /// custom rules) runs.
+    pub ingest: Duration,
+    /// How long the evaluator needed after ingest finished to have looked at every event.
+    pub catch_up: Duration,
+    pub alerts: u64,
+}
+
+impl Concurrent {
+    pub fn events_per_second(&self) -> f64 {
+        rate(self.events, self.ingest)
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "events": self.events,
+            "ingest_seconds": self.ingest.as_secs_f64(),
+            "events_per_second": self.events_per_second(),
+            "evaluator_catch_up_seconds": self.catch_up.as_secs_f64(),
+            "alerts_raised": self.alerts,
+        })
+    }
+}
+
+/// Ingest `n` records (the first round's records: same seed, no re-deliveries) into the empty
+/// store at `url` while the rule evaluator runs as a background task, then wait for it to
+/// catch up.
+pub async fn ingest_while_evaluating(
+    url: &str,
+    n: u64,
+    in_flight: usize,
+    seed: u64,
+) -> anyhow::Result<Concurrent> {
+    use anyhow::Context;
+    let store = aoc_store::open(url)
+        .await
+        .context("cannot open the store")?;
+    let settings = Settings::from_map(&HashMap::from([
+        ("DATABASE_URL".to_string(), url.to_string()),
+        ("ALERTS_ENABLED".to_string(), "true".to_string()),
+    ]))?;
+    let ctx = AppContext::with_store(settings, store.clone())?;
+    let Some(evaluator) = ctx.rule_evaluator().await? else {
+        anyhow::bail!("alert rules are disabled in the bench settings");
+    };
+    let caller = Caller::system("bench");
+    for body in custom_rules() {
+        ctx.rules.create(&body, &caller).await?;
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let background = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let options = aoc_app::consumer::RunOptions {
+                batch: BATCH,
+                idle: Duration::from_millis(200),
+                retry: Duration::from_secs(1),
+            };
+            aoc_app::consumer::run_until(store.as_ref(), &evaluator, options, async {
+                let _ = stopped.await;
+            })
+            .await;
+        })
+    };
+    let records: super::ingest::Records =
+        Box::new(aoc_sim::Generator::new(seed).take_mixed(usize::try_from(n)?));
+    let (round, _, _) = super::ingest::run_round(
+        store.clone(),
+        Arc::new(aoc_domain::Normalizer::default()),
+        records,
+        super::ingest::RoundPlan {
+            records: n,
+            duplicate_per_mille: 0,
+            in_flight,
+        },
+        false,
+    )
+    .await?;
+    let waiting = Instant::now();
+    loop {
+        let lag =
+            aoc_app::consumer::lag(store.as_ref(), aoc_app::alerting::EVALUATOR_NAME, 1).await?;
+        if lag.events_behind == 0 && lag.position.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let catch_up = waiting.elapsed();
+    let _ = stop.send(());
+    background.await?;
+    let alerts = store.alert_counts().await?.iter().map(|c| c.count).sum();
+    Ok(Concurrent {
+        events: round.new,
+        ingest: round.elapsed,
+        catch_up,
+        alerts,
+    })
 }

@@ -90,14 +90,42 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         if !args.keep {
             remove_sqlite_files(&sqlite_path);
         }
-        all.push(figures?);
+        let mut figures = figures?;
+        let fresh = dir.join("bench-sqlite-alerts.db");
+        remove_sqlite_files(&fresh);
+        eprintln!(
+            "  ingest: first {n} events again, into an empty store, with the alert rules evaluating beside it"
+        );
+        figures.alerts.concurrent = alerts::ingest_while_evaluating(
+            &format!("sqlite://{}", fresh.display()),
+            n,
+            usize::from(args.in_flight),
+            SEED,
+        )
+        .await?;
+        remove_sqlite_files(&fresh);
+        all.push(figures);
     }
 
     if let Some(admin_url) = &args.postgres {
         let db = format!("aoc_bench_{}", std::process::id());
         eprintln!("\n== PostgreSQL (database {db}, created for this run)");
         let url = create_pg_database(admin_url, &db).await?;
-        let figures = bench_store(&url, n, &dir, Disk::Postgres, &args).await;
+        let mut figures = bench_store(&url, n, &dir, Disk::Postgres, &args).await;
+        if let Ok(f) = figures.as_mut() {
+            let fresh = format!("{db}_alerts");
+            let fresh_url = create_pg_database(admin_url, &fresh).await?;
+            eprintln!(
+                "  ingest: first {n} events again, into an empty database, with the alert rules evaluating beside it"
+            );
+            let concurrent =
+                alerts::ingest_while_evaluating(&fresh_url, n, usize::from(args.in_flight), SEED)
+                    .await;
+            if let Err(e) = drop_pg_database(admin_url, &fresh).await {
+                eprintln!("    warning: could not drop database {fresh}: {e:#}");
+            }
+            f.alerts.concurrent = concurrent?;
+        }
         if args.keep {
             eprintln!("    kept database {db}");
         } else if let Err(e) = drop_pg_database(admin_url, &db).await {
@@ -461,6 +489,32 @@ fn print_table(all: &[StoreFigures], n: u64) {
         "  evaluation time / ingest time".into(),
         all.iter()
             .map(|f| format!("{:.1} %", f.alerts.cost_percent()))
+            .collect(),
+    ));
+    rows.push((
+        "  ingest with evaluation beside it (events/s)".into(),
+        all.iter()
+            .map(|f| format!("{:.0}", f.alerts.concurrent.events_per_second()))
+            .collect(),
+    ));
+    rows.push((
+        "  vs the same ingest without".into(),
+        all.iter()
+            .map(|f| {
+                let with = f.alerts.concurrent.events_per_second();
+                let without = f.first.events_per_second();
+                if without > 0.0 {
+                    format!("{:+.1} %", 100.0 * (with - without) / without)
+                } else {
+                    "n/a".into()
+                }
+            })
+            .collect(),
+    ));
+    rows.push((
+        "  evaluator catch-up after ingest".into(),
+        all.iter()
+            .map(|f| format!("{:.1} s", f.alerts.concurrent.catch_up.as_secs_f64()))
             .collect(),
     ));
     rows.push((
