@@ -1010,8 +1010,8 @@ fn bad_input_run(auth: bool, cases: u32) {
         let (status, body, content_type, what) = rt.block_on(send_case(&app, op, &case, &tokens));
         *statuses.lock().unwrap().entry(status).or_default() += 1;
         // Fetching (now or as a job) is a 503 while TENANT_ID etc. are unset, by design.
-        let fetch_unconfigured = status == 503
-            && (op.path == "/api/fetch-audit-logs" || op.path == "/api/jobs/fetch");
+        let fetch_unconfigured =
+            status == 503 && (op.path == "/api/fetch-audit-logs" || op.path == "/api/jobs/fetch");
         if status >= 500 && !fetch_unconfigured {
             return Err(TestCaseError::fail(format!("{what} -> {status}: {body}")));
         }
