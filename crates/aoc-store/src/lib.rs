@@ -50,8 +50,8 @@ pub use alerting::{
     Alert, AlertCount, AlertQuery, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus, RuleMatch,
     SavedSearch, StoredRule,
 };
-pub use jobs::{Job, JobEnd, JobQuery, JobState, NewJob};
 pub use in_flight::{DEFAULT_DEPTH as DEFAULT_INSERTS_IN_FLIGHT, InFlight};
+pub use jobs::{Job, JobEnd, JobQuery, JobState, NewJob};
 pub use postgres::PgStore;
 pub use sequence::{SequenceBatch, SequencePosition};
 pub use sqlite::SqliteStore;
@@ -407,12 +407,7 @@ pub trait EventStore: Send + Sync + 'static {
     }
     /// A running job's progress, and proof its worker is alive (the heartbeat). Returns
     /// whether a cancel was asked for (false too when the job is no longer running).
-    async fn job_heartbeat(
-        &self,
-        _id: i64,
-        _done: u64,
-        _total: Option<u64>,
-    ) -> StoreResult<bool> {
+    async fn job_heartbeat(&self, _id: i64, _done: u64, _total: Option<u64>) -> StoreResult<bool> {
         Err(StoreError::Unsupported("jobs"))
     }
     /// End a running job. Returns false, changing nothing, when it is not running (it was

@@ -6,8 +6,8 @@ pub mod events;
 pub mod export;
 pub mod health;
 pub mod ingest;
-pub mod siem;
 pub mod jobs;
+pub mod siem;
 pub mod webhooks;
 
 use axum::extract::FromRequestParts;
