@@ -15,6 +15,7 @@ use aoc_domain::Event;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::slow::SlowBatches;
 use crate::{EventStore, InsertOutcome, StoreError, StoreResult};
 
 /// Batches in flight by default: one being stored, one being prepared.
@@ -26,6 +27,7 @@ pub struct InFlight {
     store: Arc<dyn EventStore>,
     depth: usize,
     running: VecDeque<JoinHandle<StoreResult<InsertOutcome>>>,
+    slow: Arc<SlowBatches>,
 }
 
 impl InFlight {
@@ -34,6 +36,7 @@ impl InFlight {
             store,
             depth: depth.max(1),
             running: VecDeque::new(),
+            slow: Arc::new(SlowBatches::default()),
         }
     }
 
@@ -70,6 +73,7 @@ impl InFlight {
                 }
             }
         }
+        self.slow.log_summary("bulk load");
         first_error.map_or(Ok(total), Err)
     }
 

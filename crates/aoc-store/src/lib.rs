@@ -41,6 +41,7 @@ mod readiness;
 pub mod retry;
 mod rows;
 pub mod sequence;
+pub mod slow;
 mod sql;
 pub mod sqlite;
 mod text;

@@ -49,6 +49,7 @@ pub(super) struct Sink<'a> {
     pending: Mutex<Pending>,
     warnings: Mutex<Vec<String>>,
     watermark: Mutex<Option<DateTime<Utc>>>,
+    slow: aoc_store::slow::SlowBatches,
 }
 
 impl<'a> Sink<'a> {
@@ -72,6 +73,7 @@ impl<'a> Sink<'a> {
             }),
             warnings: Mutex::default(),
             watermark: Mutex::default(),
+            slow: aoc_store::slow::SlowBatches::default(),
         }
     }
 
@@ -135,7 +137,9 @@ impl<'a> Sink<'a> {
         }
         let (mut stored, mut duplicates) = (0, 0);
         for batch in events.chunks(INSERT_BATCH) {
+            let started = Instant::now();
             let outcome = self.store.insert_batch(batch).await?;
+            self.slow.record(batch.len(), started.elapsed());
             stored += outcome.new;
             duplicates += outcome.duplicates;
         }
@@ -173,6 +177,9 @@ impl<'a> Sink<'a> {
     }
 
     pub fn finish(&self, result: Result<(), SourceError>) -> SourceReport {
+        if let Some(line) = self.slow.summary() {
+            tracing::warn!(source = %self.source, "{line}");
+        }
         let counts = self.counts.lock().map(|c| *c).unwrap_or_default();
         if counts.rejected > REJECT_DETAILS {
             self.warn(format!(
