@@ -853,7 +853,7 @@ impl Concurrent {
         rate(self.events, self.ingest)
     }
 
-    pub fn to_json(&self) -> Value {
+    pub fn to_json(self) -> Value {
         json!({
             "events": self.events,
             "ingest_seconds": self.ingest.as_secs_f64(),
