@@ -6,6 +6,7 @@ mod alerts;
 mod ingest;
 mod queries;
 mod server;
+mod siem;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,6 +49,8 @@ struct StoreFigures {
     /// Alert rules evaluated over every stored event (last, so the figures above are of a
     /// store without alerts).
     alerts: AlertFigures,
+    /// Ingest with a SIEM webhook target forwarding beside it, and a backlog drained.
+    siem: siem::SiemFigures,
 }
 
 impl StoreFigures {
@@ -104,6 +107,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         )
         .await?;
         remove_sqlite_files(&fresh);
+        let fresh = dir.join("bench-sqlite-siem.db");
+        remove_sqlite_files(&fresh);
+        eprintln!(
+            "  ingest: first {n} events again, into an empty store, forwarding them to a local SIEM webhook; then {n} more with forwarding stopped, drained"
+        );
+        figures.siem = siem::run(
+            &format!("sqlite://{}", fresh.display()),
+            n,
+            usize::from(args.in_flight),
+            SEED,
+        )
+        .await?;
+        remove_sqlite_files(&fresh);
         all.push(figures);
     }
 
@@ -125,6 +141,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("    warning: could not drop database {fresh}: {e:#}");
             }
             f.alerts.concurrent = concurrent?;
+            let fresh = format!("{db}_siem");
+            let fresh_url = create_pg_database(admin_url, &fresh).await?;
+            eprintln!(
+                "  ingest: first {n} events again, into an empty database, forwarding them to a local SIEM webhook; then {n} more with forwarding stopped, drained"
+            );
+            let forwarded = siem::run(&fresh_url, n, usize::from(args.in_flight), SEED).await;
+            if let Err(e) = drop_pg_database(admin_url, &fresh).await {
+                eprintln!("    warning: could not drop database {fresh}: {e:#}");
+            }
+            f.siem = forwarded?;
         }
         if args.keep {
             eprintln!("    kept database {db}");
@@ -234,6 +260,7 @@ async fn bench_store(
         serving_peak_rss: None,
         queries: Vec::new(),
         alerts: AlertFigures::default(),
+        siem: siem::SiemFigures::default(),
     };
     if !args.ingest_only {
         serve_and_query(&mut figures, url, dir, &samples).await?;
@@ -518,6 +545,32 @@ fn print_table(all: &[StoreFigures], n: u64) {
             .collect(),
     ));
     rows.push((
+        "ingest with SIEM forwarding beside it (events/s)".into(),
+        all.iter()
+            .map(|f| format!("{:.0}", f.siem.events_per_second()))
+            .collect(),
+    ));
+    rows.push((
+        "  vs the same ingest without".into(),
+        all.iter()
+            .map(|f| {
+                let with = f.siem.events_per_second();
+                let without = f.first.events_per_second();
+                if without > 0.0 {
+                    format!("{:+.1} %", 100.0 * (with - without) / without)
+                } else {
+                    "n/a".into()
+                }
+            })
+            .collect(),
+    ));
+    rows.push((
+        "  SIEM backlog drain to a local receiver (events/s)".into(),
+        all.iter()
+            .map(|f| format!("{:.0}", f.siem.drain_per_second()))
+            .collect(),
+    ));
+    rows.push((
         "  read + match / store calls".into(),
         all.iter()
             .map(|f| {
@@ -628,6 +681,7 @@ fn to_json(all: &[StoreFigures], n: u64, total: Duration) -> Value {
                 "disk_bytes": f.disk_bytes,
                 "disk_bytes_per_event": f.disk_per_event(),
                 "alert_rules": f.alerts.to_json(),
+                "siem_forwarding": f.siem.to_json(),
             })
         })
         .collect();
