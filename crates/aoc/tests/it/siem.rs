@@ -254,7 +254,9 @@ async fn a_receiver_down_during_a_fetch_gets_every_event_afterwards() {
     let app = TestApp::start_with_settings(dir, siem_settings(env)).await;
     let background = aoc_app::scheduler::start(app.ctx.clone());
 
-    // Down during the fetch and for a while after it: retried, the cursor stays put.
+    // Down for 60 s from the start of the fetch (issue 14's outage): retried, the cursor stays
+    // put.
+    let down_since = Instant::now();
     fetch(&app, "?hours=168").await;
     let stored = stored_ids(&app.ctx).await;
     assert!(
@@ -262,7 +264,12 @@ async fn a_receiver_down_during_a_fetch_gets_every_event_afterwards() {
         "a fetch worth forwarding: {}",
         stored.len()
     );
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    tokio::time::sleep(
+        Duration::from_secs(60)
+            .saturating_sub(down_since.elapsed())
+            .max(Duration::from_secs(5)),
+    )
+    .await;
     let (status, body) = app.get_json("/api/siem/status").await;
     assert_eq!(status, 200, "{body}");
     let target = &body["targets"][0];
