@@ -517,20 +517,24 @@ async fn a_read_only_sqlite_file_is_named() {
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
 
-    // Root writes anything: run AOC as an ordinary user then.
+    // Root writes anything: run AOC as an ordinary user then. That user may not be able to
+    // reach the checkout (a clone in a private temp folder), so the binary and the input go to
+    // a folder everyone can read.
+    let public = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(public.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = public.path().join("aoc");
+    std::fs::copy(env!("CARGO_BIN_EXE_aoc"), &exe).unwrap();
+    let input = public.path().join("mixed.jsonl");
+    std::fs::copy(crate::common::fixture("mixed.jsonl"), &input).unwrap();
     let mut cmd = if is_root() {
         let mut c = Command::new("runuser");
-        c.args(["-u", "nobody", "--"])
-            .arg(env!("CARGO_BIN_EXE_aoc"));
+        c.args(["-u", "nobody", "--"]).arg(&exe);
         c
     } else {
-        Command::new(env!("CARGO_BIN_EXE_aoc"))
+        Command::new(&exe)
     };
     let out = cmd
-        .args([
-            "import",
-            crate::common::fixture("mixed.jsonl").to_str().unwrap(),
-        ])
+        .args(["import", input.to_str().unwrap()])
         .current_dir(std::env::temp_dir())
         .env("DATABASE_URL", &url)
         .env("AOC_LOG", "warn")
