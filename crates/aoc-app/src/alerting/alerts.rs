@@ -24,16 +24,18 @@ pub const MAX_NOTE_LEN: usize = 2_000;
 #[into_params(parameter_in = Query)]
 pub struct AlertParams {
     /// open, acknowledged or resolved.
-    #[param(pattern = "^(?i)(open|acknowledged|resolved)$")]
+    #[param(pattern = "^(open|acknowledged|resolved)?$")]
     pub status: Option<String>,
     /// low, medium, high or critical.
-    #[param(pattern = "^(?i)(low|medium|high|critical)$")]
+    #[param(pattern = "^(low|medium|high|critical)?$")]
     pub severity: Option<String>,
     /// A rule id.
     pub rule: Option<String>,
-    /// Alerts raised at or after this time (RFC 3339).
+    /// Alerts raised at or after this time (RFC 3339; empty means unset).
+    #[param(format = DateTime)]
     pub since: Option<String>,
-    /// Alerts raised at or before this time (RFC 3339).
+    /// Alerts raised at or before this time (RFC 3339; empty means unset).
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// Alerts per page (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
@@ -338,9 +340,10 @@ fn one_of(field: &str, value: Option<&str>, allowed: &[&str]) -> AppResult<Optio
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
+    // Exactly as documented (lowercase): the document's enum is the contract.
     allowed
         .iter()
-        .find(|a| a.eq_ignore_ascii_case(value))
+        .find(|a| **a == value)
         .map(|a| Some(a.to_string()))
         .ok_or_else(|| {
             AppError::BadRequest(format!("{field}: expected one of {}", allowed.join(", ")))

@@ -33,9 +33,11 @@ pub struct RuleTest {
     pub rule: Value,
     /// How many days back to look (default 7, at most 90).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 90)]
     pub days: Option<u32>,
     /// How many matched events to return (default 20, at most 100).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100)]
     pub sample: Option<u32>,
 }
 

@@ -35,14 +35,40 @@ pub const FILTER_KEYS: [&str; 7] = [
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SavedSearchBody {
+    /// 1 to 200 characters, not only spaces, no control characters.
+    #[schema(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0][^\x00-\x1f\x7f-\x9f]*$",
+        max_length = 200
+    )]
     pub name: String,
-    /// `/api/events` filters: service, actor, operation, result, search, start, end (strings).
-    #[schema(value_type = Object)]
+    /// `/api/events` filters (each optional, at most 500 characters, no control characters).
+    #[schema(value_type = Option<SavedFilters>)]
     #[serde(default)]
     pub filters: Value,
     /// Visible to everyone (only the owner may change or delete it).
     #[serde(default)]
     pub shared: bool,
+}
+
+/// The filters a saved search may hold, as the OpenAPI document describes them.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // documents `SavedSearchBody::filters`, which is validated by hand
+pub struct SavedFilters {
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 500)]
+    service: Option<String>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 500)]
+    actor: Option<String>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 500)]
+    operation: Option<String>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 500)]
+    result: Option<String>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 500)]
+    search: Option<String>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 500)]
+    start: Option<String>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 500)]
+    end: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -64,6 +90,7 @@ pub struct SavedSearchView {
 #[serde(deny_unknown_fields)]
 pub struct SearchToRule {
     /// low, medium, high or critical.
+    #[schema(pattern = "^(low|medium|high|critical)$")]
     pub severity: String,
     /// The rule's name (default: the search's).
     #[serde(default)]
@@ -260,7 +287,6 @@ fn validate(body: &SavedSearchBody) -> AppResult<(String, Value)> {
         }
         let text = match value {
             Value::String(s) => s,
-            Value::Number(n) => n.to_string(),
             Value::Null => continue,
             _ => {
                 return Err(AppError::BadRequest(format!(

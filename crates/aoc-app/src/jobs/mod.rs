@@ -133,13 +133,16 @@ impl From<Job> for JobView {
 #[into_params(parameter_in = Query)]
 pub struct JobListParams {
     /// Only jobs in this state: queued, running, succeeded, failed, cancelled, interrupted.
+    #[param(pattern = "^(queued|running|succeeded|failed|cancelled|interrupted)?$")]
     pub state: Option<String>,
     /// Only jobs of this kind: fetch, import, renormalize, rule_test.
+    #[param(pattern = "^(fetch|import|renormalize|rule_test)?$")]
     pub kind: Option<String>,
     /// Page size (default 50, at most 200).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^(0*[1-9][0-9]{0,17})?$")]
     pub cursor: Option<String>,
 }
 
@@ -156,8 +159,10 @@ pub struct JobPage {
 #[serde(deny_unknown_fields)]
 pub struct FetchJobRequest {
     /// How far back a source without a watermark starts, in hours (1 to 720, default 168).
+    #[schema(minimum = 1, maximum = 720)]
     pub hours: Option<i64>,
     /// Only this source: directory, unified or intune (default every source).
+    #[schema(pattern = "^(directory|unified|intune)$")]
     pub source: Option<String>,
 }
 

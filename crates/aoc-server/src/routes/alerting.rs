@@ -45,6 +45,7 @@ pub struct RuleBody {
     /// One alert per group (or actor) per this many minutes.
     suppress_minutes: Option<u32>,
     /// Tags added to matched events.
+    #[schema(schema_with = crate::openapi::tag_list)]
     tags: Option<Vec<String>>,
 }
 

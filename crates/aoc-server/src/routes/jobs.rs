@@ -108,8 +108,29 @@ pub async fn start_fetch(
     let request: FetchJobRequest = if body.iter().all(u8::is_ascii_whitespace) {
         FetchJobRequest::default()
     } else {
-        serde_json::from_slice(&body)
+        // An object or null only: serde would also read a struct from an array.
+        match serde_json::from_slice::<serde_json::Value>(&body)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+        {
+            serde_json::Value::Null => FetchJobRequest::default(),
+            serde_json::Value::Object(mut object) => {
+                // JSON Schema counts 435.0 as an integer; serde's i64 would not.
+                if let Some(hours) = object.get_mut("hours")
+                    && let Some(h) = hours.as_f64()
+                    && h.fract() == 0.0
+                    && h.abs() < 1e15
+                {
+                    *hours = serde_json::Value::from(h as i64);
+                }
+                serde_json::from_value(serde_json::Value::Object(object))
+                    .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid JSON body: expected an object such as {\"hours\": 24}",
+                ));
+            }
+        }
     };
     Ok(accepted(ctx.jobs().start_fetch(&request, &caller).await?))
 }
@@ -149,6 +170,7 @@ pub async fn start_rule_test(
 #[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// The uploaded file's name (shown in the job; its extension helps tell CSV from JSON).
+    #[param(min_length = 1, max_length = 255, pattern = r"\S")]
     pub filename: Option<String>,
 }
 
