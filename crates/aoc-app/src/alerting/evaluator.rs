@@ -22,6 +22,9 @@ use super::rules::RuleService;
 use crate::consumer::Consumer;
 use crate::error::AppError;
 
+/// Matches a threshold group's span is read with, at most (a burst far past any threshold).
+const MAX_SPAN_MATCHES: u32 = 2_000;
+
 /// A threshold rule and one event it matched.
 type RuleAndEvent<'e> = (Arc<CompiledRule>, &'e Event);
 
@@ -155,59 +158,63 @@ impl RuleEvaluator {
             let (Some((rule, first)), Some((_, last))) = (events.first(), events.last()) else {
                 continue;
             };
-            let Some(threshold) = &rule.rule().threshold else {
+            let r = rule.rule();
+            let Some(threshold) = &r.threshold else {
                 continue;
             };
-            // Every window that ends at one of these events lies inside this span: when the
-            // whole span holds fewer matches than the threshold, none can reach it (the usual
-            // case, answered with one query instead of one per event).
-            let span_from = first.timestamp - Duration::minutes(i64::from(threshold.minutes));
-            let (in_span, _) = self
+            let window = Duration::minutes(i64::from(threshold.minutes));
+            let suppress = Duration::minutes(i64::from(
+                r.suppress_minutes
+                    .filter(|m| *m > 0)
+                    .unwrap_or(threshold.minutes),
+            ));
+            // Events arrive out of time order (Management API blobs, re-deliveries), so a window
+            // that reaches the count may end at an event stored earlier or later than these:
+            // every window holding one of these events lies in [first - window, last + window].
+            // Fewer matches than the count there (the usual case) settle it in one query.
+            let (span_from, span_to) = (first.timestamp - window, last.timestamp + window);
+            let (in_span, ids) = self
                 .store
-                .rule_matches_in(&rule_id, &group, span_from, last.timestamp, 0)
+                .rule_matches_in(&rule_id, &group, span_from, span_to, MAX_SPAN_MATCHES)
                 .await?;
             if in_span < u64::from(threshold.count) {
                 continue;
             }
-            let mut raised_until: Option<DateTime<Utc>> = None;
-            for (rule, event) in events {
-                let r = rule.rule();
-                let Some(threshold) = &r.threshold else {
-                    continue;
-                };
-                let window = Duration::minutes(i64::from(threshold.minutes));
-                let suppress = Duration::minutes(i64::from(
-                    r.suppress_minutes
-                        .filter(|m| *m > 0)
-                        .unwrap_or(threshold.minutes),
-                ));
-                if raised_until.is_some_and(|until| event.timestamp <= until) {
+            let mut matched: Vec<(DateTime<Utc>, String, String)> = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(e) = self.store.get(&id).await? {
+                    matched.push((e.timestamp, id, e.service));
+                }
+            }
+            matched.sort();
+            let needed = usize::try_from(threshold.count)
+                .unwrap_or(usize::MAX)
+                .max(1);
+            let mut quiet_until: Option<DateTime<Utc>> = None;
+            let mut start = 0;
+            for end in 0..matched.len() {
+                let at = matched[end].0;
+                while matched[start].0 < at - window {
+                    start += 1;
+                }
+                let count = end + 1 - start;
+                if count < needed || quiet_until.is_some_and(|q| at <= q) {
                     continue;
                 }
-                let from = event.timestamp - window;
-                let (count, ids) = self
-                    .store
-                    .rule_matches_in(&rule_id, &group, from, event.timestamp, 200)
-                    .await?;
-                if count < u64::from(threshold.count) {
-                    continue;
-                }
-                raised_until = Some(event.timestamp + suppress);
+                quiet_until = Some(at + suppress);
+                let from = at - window;
                 let suppress_minutes = u32::try_from(suppress.num_minutes()).unwrap_or(u32::MAX);
                 let dedupe_key = format!(
                     "window:{rule_id}:{group}:{}",
                     bucket(from, suppress_minutes.max(1))
                 );
                 if self
-                    .alerted_otherwise(&rule_id, &group, event.timestamp - suppress, &dedupe_key)
+                    .alerted_otherwise(&rule_id, &group, at - suppress, &dedupe_key)
                     .await?
                 {
                     continue;
                 }
-                let first_seen = match ids.first() {
-                    Some(id) => self.store.get(id).await?.map(|e| e.timestamp),
-                    None => None,
-                };
+                let in_window = &matched[start..=end];
                 let alert = self
                     .raise(NewAlert {
                         rule_id: rule_id.clone(),
@@ -215,13 +222,13 @@ impl RuleEvaluator {
                         severity: r.severity.as_str().to_string(),
                         dedupe_key,
                         group_key: Some(group.clone()),
-                        first_seen: first_seen.unwrap_or(from),
-                        last_seen: event.timestamp,
-                        event_ids: ids,
-                        services: vec![event.service.clone()],
+                        first_seen: in_window[0].0,
+                        last_seen: at,
+                        event_ids: in_window.iter().map(|(_, id, _)| id.clone()).collect(),
+                        services: vec![matched[end].2.clone()],
                         summary: format!(
-                            "{count} × {} by {group} within {} minutes",
-                            event.operation, threshold.minutes
+                            "{count} matches of {} by {group} within {} minutes",
+                            r.name, threshold.minutes
                         ),
                     })
                     .await?;
