@@ -9,7 +9,7 @@ use aoc_sim::{EventRates, RunningSim, SimConfig};
 use chrono::{SubsecRound, TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use crate::common::TestApp;
+use crate::common::{TestApp, aoc_serve, wait_healthy};
 use crate::ingest::{fetch, sim_env};
 use crate::privacy::fresh_postgres;
 
@@ -519,32 +519,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn aoc_serve(env: &HashMap<String, String>) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_aoc"))
-        .arg("serve")
-        .env_clear()
-        .envs(env)
-        .env("AOC_LOG", "warn")
-        .current_dir(std::env::temp_dir())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base}/health")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A receiver that records every alert body POSTed to it.

@@ -160,3 +160,34 @@ pub fn percent_encode(segment: &str) -> String {
     }
     out
 }
+
+/// `aoc serve` (the real binary) with exactly these variables, stdout dropped, stderr shown.
+pub fn aoc_serve(env: &HashMap<String, String>) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_aoc"))
+        .arg("serve")
+        .env_clear()
+        .envs(env)
+        .env("AOC_LOG", "warn")
+        .current_dir(std::env::temp_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// Wait (at most 30 s) until `base`/health answers 200.
+pub async fn wait_healthy(base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/health")).await
+            && r.status() == 200
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not come up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::common::TestApp;
+use crate::common::{TestApp, aoc_serve, wait_healthy};
 use crate::ingest::{fetch, sim_env, small_sim};
 
 // ----- the receiver -----
@@ -523,32 +523,6 @@ async fn unsafe_siem_destinations_refuse_start_up_naming_the_setting() {
 }
 
 // ----- kill -9 of the binary with a backlog -----
-
-fn aoc_serve(env: &HashMap<String, String>) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_aoc"))
-        .arg("serve")
-        .env_clear()
-        .envs(env)
-        .env("AOC_LOG", "error")
-        .current_dir(std::env::temp_dir())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base}/health")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_with_a_backlog_then_restart_delivers_every_event() {
