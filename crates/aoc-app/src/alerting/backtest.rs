@@ -13,6 +13,7 @@ use aoc_domain::{Cursor, Event, EventQuery, MAX_PAGE_SIZE};
 use aoc_store::EventStore;
 
 use super::rules::RuleService;
+use super::window::crossings;
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::events::EventService;
@@ -151,59 +152,10 @@ pub async fn run(
                 .unwrap_or(threshold.minutes),
         ));
         for times in groups.values_mut() {
-            result.alerts += windows_reaching(times, threshold.count, window, suppress);
+            times.sort();
+            result.alerts += crossings(times, threshold.count, window, suppress).len() as u64;
         }
     }
     result.alerts += suppressed.len() as u64;
     Ok(result)
-}
-
-/// How many alerts a threshold of `count` matches within `window` raises over these times, one
-/// per `suppress` period (the evaluator's rule).
-fn windows_reaching(
-    times: &mut [DateTime<Utc>],
-    count: u32,
-    window: Duration,
-    suppress: Duration,
-) -> u64 {
-    times.sort();
-    let needed = count.max(1) as usize;
-    let mut alerts = 0;
-    let mut quiet_until: Option<DateTime<Utc>> = None;
-    let mut first = 0;
-    for (i, t) in times.iter().enumerate() {
-        while times[first] < *t - window {
-            first += 1;
-        }
-        if i + 1 - first >= needed && quiet_until.is_none_or(|q| *t > q) {
-            alerts += 1;
-            quiet_until = Some(*t + suppress);
-        }
-    }
-    alerts
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(minute: i64) -> DateTime<Utc> {
-        DateTime::<Utc>::UNIX_EPOCH + Duration::minutes(minute)
-    }
-
-    #[test]
-    fn a_burst_raises_once_and_a_spread_never() {
-        let window = Duration::minutes(10);
-        let mut burst: Vec<_> = (0..60)
-            .map(|i| at(1000) + Duration::seconds(i * 5))
-            .collect();
-        assert_eq!(windows_reaching(&mut burst, 50, window, window), 1);
-        let mut spread: Vec<_> = (0..60).map(|i| at(i * 5)).collect();
-        assert_eq!(windows_reaching(&mut spread, 50, window, window), 0);
-        let mut two: Vec<_> = (0..50)
-            .map(|i| at(0) + Duration::seconds(i))
-            .chain((0..50).map(|i| at(600) + Duration::seconds(i)))
-            .collect();
-        assert_eq!(windows_reaching(&mut two, 50, window, window), 2);
-    }
 }

@@ -19,6 +19,7 @@ use aoc_store::{AlertQuery, EventStore, NewAlert, RuleMatch};
 
 use super::metric_names;
 use super::rules::RuleService;
+use super::window::{crossings, merged_tags};
 use crate::consumer::Consumer;
 use crate::error::AppError;
 
@@ -187,21 +188,10 @@ impl RuleEvaluator {
                 }
             }
             matched.sort();
-            let needed = usize::try_from(threshold.count)
-                .unwrap_or(usize::MAX)
-                .max(1);
-            let mut quiet_until: Option<DateTime<Utc>> = None;
-            let mut start = 0;
-            for end in 0..matched.len() {
+            let times: Vec<DateTime<Utc>> = matched.iter().map(|(t, _, _)| *t).collect();
+            for (start, end) in crossings(&times, threshold.count, window, suppress) {
                 let at = matched[end].0;
-                while matched[start].0 < at - window {
-                    start += 1;
-                }
                 let count = end + 1 - start;
-                if count < needed || quiet_until.is_some_and(|q| at <= q) {
-                    continue;
-                }
-                quiet_until = Some(at + suppress);
                 let from = at - window;
                 let suppress_minutes = u32::try_from(suppress.num_minutes()).unwrap_or(u32::MAX);
                 let dedupe_key = format!(
@@ -249,13 +239,7 @@ impl RuleEvaluator {
             let Some(event) = self.store.get(id).await? else {
                 continue;
             };
-            let mut merged = event.tags.clone();
-            for tag in tags {
-                if !merged.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
-                    merged.push(tag.clone());
-                }
-            }
-            if merged.len() != event.tags.len() {
+            if let Some(merged) = merged_tags(&event.tags, tags) {
                 self.store.set_tags(id, &merged).await?;
             }
         }
@@ -292,13 +276,7 @@ impl RuleEvaluator {
         tags: HashMap<&str, (&Event, HashSet<String>)>,
     ) -> Result<(), AppError> {
         for (id, (event, add)) in tags {
-            let mut merged = event.tags.clone();
-            for tag in add {
-                if !merged.iter().any(|t| t.eq_ignore_ascii_case(&tag)) {
-                    merged.push(tag);
-                }
-            }
-            if merged.len() != event.tags.len() {
+            if let Some(merged) = merged_tags(&event.tags, &add) {
                 self.store.set_tags(id, &merged).await?;
             }
         }

@@ -10,6 +10,7 @@ pub mod backtest;
 pub mod evaluator;
 pub mod rules;
 pub mod saved;
+pub mod window;
 
 pub use alerts::{AlertDetail, AlertPage, AlertParams, AlertService, AlertUpdate, AlertView};
 pub use backtest::{RuleTest, RuleTestResult};
@@ -22,14 +23,6 @@ pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 
 /// Statuses an alert moves between.
 pub const STATUSES: [&str; 3] = ["open", "acknowledged", "resolved"];
-
-/// Rank of a severity (unknown text ranks lowest, so a typo never silences an alert).
-pub fn severity_rank(severity: &str) -> usize {
-    SEVERITIES
-        .iter()
-        .position(|s| s.eq_ignore_ascii_case(severity))
-        .unwrap_or(0)
-}
 
 /// Metric names recorded here (rendered by the server's /metrics).
 pub mod metric_names {
