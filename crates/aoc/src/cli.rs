@@ -114,6 +114,10 @@ pub struct BenchArgs {
     /// quick loop when working on the write path.
     #[arg(long)]
     pub ingest_only: bool,
+    /// Skip the alert-rule and SIEM phases (each ingests the first round again): the quick
+    /// loop when only the write path or the queries changed.
+    #[arg(long)]
+    pub no_consumers: bool,
     /// `insert_batch` calls kept running at once during ingest (the importer uses 2; 1 gives
     /// the one-at-a-time figures to compare with).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]

@@ -94,32 +94,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             remove_sqlite_files(&sqlite_path);
         }
         let mut figures = figures?;
-        let fresh = dir.join("bench-sqlite-alerts.db");
-        remove_sqlite_files(&fresh);
-        eprintln!(
-            "  ingest: first {n} events again, into an empty store, with the alert rules evaluating beside it"
-        );
-        figures.alerts.concurrent = alerts::ingest_while_evaluating(
-            &format!("sqlite://{}", fresh.display()),
-            n,
-            usize::from(args.in_flight),
-            SEED,
-        )
-        .await?;
-        remove_sqlite_files(&fresh);
-        let fresh = dir.join("bench-sqlite-siem.db");
-        remove_sqlite_files(&fresh);
-        eprintln!(
-            "  ingest: first {n} events again, into an empty store, forwarding them to a local SIEM webhook; then {n} more with forwarding stopped, drained"
-        );
-        figures.siem = siem::run(
-            &format!("sqlite://{}", fresh.display()),
-            n,
-            usize::from(args.in_flight),
-            SEED,
-        )
-        .await?;
-        remove_sqlite_files(&fresh);
+        if !args.no_consumers {
+            sqlite_consumer_phases(&mut figures, &dir, n, &args).await?;
+        }
         all.push(figures);
     }
 
@@ -128,7 +105,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         eprintln!("\n== PostgreSQL (database {db}, created for this run)");
         let url = create_pg_database(admin_url, &db).await?;
         let mut figures = bench_store(&url, n, &dir, Disk::Postgres, &args).await;
-        if let Ok(f) = figures.as_mut() {
+        if let Ok(f) = figures.as_mut()
+            && !args.no_consumers
+        {
             let fresh = format!("{db}_alerts");
             let fresh_url = create_pg_database(admin_url, &fresh).await?;
             eprintln!(
@@ -162,13 +141,49 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
     let total = started.elapsed();
     println!();
-    print_table(&all, n);
+    print_table(&all, n, !args.no_consumers);
     println!("\n(total run time {:.0} s)", total.as_secs_f64());
     let report = to_json(&all, n, total);
     std::fs::write(&args.json, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("cannot write {}", args.json.display()))?;
     println!("results written to {}", args.json.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The alert-rule and SIEM phases on SQLite, each on a fresh database file in `dir`.
+async fn sqlite_consumer_phases(
+    figures: &mut StoreFigures,
+    dir: &Path,
+    n: u64,
+    args: &BenchArgs,
+) -> anyhow::Result<()> {
+    let fresh = dir.join("bench-sqlite-alerts.db");
+    remove_sqlite_files(&fresh);
+    eprintln!(
+        "  ingest: first {n} events again, into an empty store, with the alert rules evaluating beside it"
+    );
+    figures.alerts.concurrent = alerts::ingest_while_evaluating(
+        &format!("sqlite://{}", fresh.display()),
+        n,
+        usize::from(args.in_flight),
+        SEED,
+    )
+    .await?;
+    remove_sqlite_files(&fresh);
+    let fresh = dir.join("bench-sqlite-siem.db");
+    remove_sqlite_files(&fresh);
+    eprintln!(
+        "  ingest: first {n} events again, into an empty store, forwarding them to a local SIEM webhook; then {n} more with forwarding stopped, drained"
+    );
+    figures.siem = siem::run(
+        &format!("sqlite://{}", fresh.display()),
+        n,
+        usize::from(args.in_flight),
+        SEED,
+    )
+    .await?;
+    remove_sqlite_files(&fresh);
+    Ok(())
 }
 
 enum Disk<'a> {
@@ -265,7 +280,9 @@ async fn bench_store(
     if !args.ingest_only {
         serve_and_query(&mut figures, url, dir, &samples).await?;
     }
-    figures.alerts = evaluate_alerts(url, &figures).await?;
+    if !args.no_consumers {
+        figures.alerts = evaluate_alerts(url, &figures).await?;
+    }
     Ok(figures)
 }
 
@@ -427,7 +444,7 @@ fn mb(bytes: Option<u64>) -> String {
     )
 }
 
-fn print_table(all: &[StoreFigures], n: u64) {
+fn print_table(all: &[StoreFigures], n: u64, consumers: bool) {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     rows.push((
         format!("ingest, first {n} (events/s)"),
@@ -500,6 +517,28 @@ fn print_table(all: &[StoreFigures], n: u64) {
         "events stored".into(),
         all.iter().map(|f| f.events_stored.to_string()).collect(),
     ));
+    if consumers {
+        consumer_rows(&mut rows, all);
+    }
+    let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let col = 24;
+    let mut header = format!("{:<label_width$}", "measure");
+    for f in all {
+        header.push_str(&format!(" | {:>col$}", f.backend));
+    }
+    println!("{header}");
+    println!("{}", "-".repeat(header.len()));
+    for (label, values) in rows {
+        let mut line = format!("{label:<label_width$}");
+        for v in values {
+            line.push_str(&format!(" | {v:>col$}"));
+        }
+        println!("{line}");
+    }
+}
+
+/// The alert-rule and SIEM rows of the table.
+fn consumer_rows(rows: &mut Vec<(String, Vec<String>)>, all: &[StoreFigures]) {
     if let Some(first) = all.first() {
         let a = &first.alerts;
         rows.push((
@@ -542,32 +581,6 @@ fn print_table(all: &[StoreFigures], n: u64) {
         "  evaluator catch-up after ingest".into(),
         all.iter()
             .map(|f| format!("{:.1} s", f.alerts.concurrent.catch_up.as_secs_f64()))
-            .collect(),
-    ));
-    rows.push((
-        "ingest with SIEM forwarding beside it (events/s)".into(),
-        all.iter()
-            .map(|f| format!("{:.0}", f.siem.events_per_second()))
-            .collect(),
-    ));
-    rows.push((
-        "  vs the same ingest without".into(),
-        all.iter()
-            .map(|f| {
-                let with = f.siem.events_per_second();
-                let without = f.first.events_per_second();
-                if without > 0.0 {
-                    format!("{:+.1} %", 100.0 * (with - without) / without)
-                } else {
-                    "n/a".into()
-                }
-            })
-            .collect(),
-    ));
-    rows.push((
-        "  SIEM backlog drain to a local receiver (events/s)".into(),
-        all.iter()
-            .map(|f| format!("{:.0}", f.siem.drain_per_second()))
             .collect(),
     ));
     rows.push((
@@ -614,21 +627,32 @@ fn print_table(all: &[StoreFigures], n: u64) {
             .map(|f| format!("{:.1} %", f.alerts.builtin_cost_percent()))
             .collect(),
     ));
-    let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
-    let col = 24;
-    let mut header = format!("{:<label_width$}", "measure");
-    for f in all {
-        header.push_str(&format!(" | {:>col$}", f.backend));
-    }
-    println!("{header}");
-    println!("{}", "-".repeat(header.len()));
-    for (label, values) in rows {
-        let mut line = format!("{label:<label_width$}");
-        for v in values {
-            line.push_str(&format!(" | {v:>col$}"));
-        }
-        println!("{line}");
-    }
+    rows.push((
+        "ingest with SIEM forwarding beside it (events/s)".into(),
+        all.iter()
+            .map(|f| format!("{:.0}", f.siem.events_per_second()))
+            .collect(),
+    ));
+    rows.push((
+        "  vs the same ingest without".into(),
+        all.iter()
+            .map(|f| {
+                let with = f.siem.events_per_second();
+                let without = f.first.events_per_second();
+                if without > 0.0 {
+                    format!("{:+.1} %", 100.0 * (with - without) / without)
+                } else {
+                    "n/a".into()
+                }
+            })
+            .collect(),
+    ));
+    rows.push((
+        "  SIEM backlog drain to a local receiver (events/s)".into(),
+        all.iter()
+            .map(|f| format!("{:.0}", f.siem.drain_per_second()))
+            .collect(),
+    ));
 }
 
 fn round_json(r: &IngestRound) -> Value {
