@@ -75,6 +75,11 @@ const POSTGRES: &[Script] = &[
         "jobs",
         include_str!("../migrations/postgres/0006_jobs.sql"),
     ),
+    (
+        7,
+        "lz4 toast",
+        include_str!("../migrations/postgres/0007_lz4_toast.sql"),
+    ),
 ];
 
 fn migrator(scripts: &[Script]) -> Migrator {
