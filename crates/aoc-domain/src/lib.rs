@@ -10,7 +10,10 @@ pub mod visibility;
 
 pub use cursor::{Cursor, CursorError};
 pub use event::{Comment, Event, Source};
-pub use query::{DEFAULT_PAGE_SIZE, EventQuery, FilterOptions, MAX_PAGE_SIZE, Page};
+pub use query::{
+    DEFAULT_PAGE_SIZE, EventQuery, EventSummary, EventView, FilterOptions, MAX_PAGE_SIZE, Page,
+    SummaryPage,
+};
 pub use visibility::{Visibility, canonical_service};
 
 pub mod normalize;

@@ -44,6 +44,7 @@ pub mod sequence;
 pub mod slow;
 mod sql;
 pub mod sqlite;
+mod summary;
 mod text;
 
 pub use activity::{Activity, NewActivity};
@@ -61,7 +62,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use aoc_domain::{Comment, Cursor, Event, EventQuery, FilterOptions, Page};
+use aoc_domain::{Comment, Cursor, Event, EventQuery, FilterOptions, Page, SummaryPage};
 
 /// What a batched insert did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +157,13 @@ pub trait EventStore: Send + Sync + 'static {
     /// Newest first, keyset-paginated on (timestamp, id). Honours `hidden_services` /
     /// `hidden_operations`.
     async fn search(&self, query: &EventQuery) -> StoreResult<Page>;
+
+    /// [`search`](Self::search) as list rows: the same events, order and cursors, without the
+    /// source's own objects (`actor`, `targets`, `raw`). Backends read no stored body for it;
+    /// this default (for stores without a cheaper way) reads whole events and drops them.
+    async fn search_summaries(&self, query: &EventQuery) -> StoreResult<SummaryPage> {
+        Ok(self.search(query).await?.into())
+    }
 
     /// Distinct services, operations, results (only the outcome vocabulary) and actors
     /// (sorted; honours the hidden lists of `query`; other fields of `query` are ignored). At
@@ -494,17 +502,32 @@ fn redact(url: &str) -> String {
 }
 
 /// Turn `page_size + 1` fetched rows into a page: the extra row only says that more exist.
-pub(crate) fn into_page(mut items: Vec<Event>, page_size: u32) -> Page {
+pub(crate) fn into_page(items: Vec<Event>, page_size: u32) -> Page {
+    let (items, next_cursor) = page_of(items, page_size);
+    Page { items, next_cursor }
+}
+
+pub(crate) fn into_summary_page(
+    items: Vec<aoc_domain::EventSummary>,
+    page_size: u32,
+) -> SummaryPage {
+    let (items, next_cursor) = page_of(items, page_size);
+    SummaryPage { items, next_cursor }
+}
+
+/// `page_size + 1` rows read: keep a page, and a cursor when there were more.
+fn page_of<T: summary::PageKey>(mut items: Vec<T>, page_size: u32) -> (Vec<T>, Option<String>) {
     let size = usize::try_from(page_size).unwrap_or(usize::MAX);
     let next_cursor = if items.len() > size {
         items.truncate(size);
-        items
-            .last()
-            .map(|last| Cursor::new(last.timestamp, last.id.clone()).encode())
+        items.last().map(|last| {
+            let (at, id) = last.key();
+            Cursor::new(at, id.to_string()).encode()
+        })
     } else {
         None
     };
-    Page { items, next_cursor }
+    (items, next_cursor)
 }
 
 /// Histogram rows of (bucket start in microseconds, count).

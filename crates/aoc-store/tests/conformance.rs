@@ -25,6 +25,9 @@ use jobs::*;
 #[path = "conformance/sequence.rs"]
 mod sequence;
 use sequence::*;
+#[path = "conformance/summary.rs"]
+mod summary;
+use summary::*;
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -56,6 +59,7 @@ const CHECKS: &[Check] = checks![
     hostile_text_never_errors,
     text_combines_with_filters_and_pages,
     common_text_pages_newest_first,
+    summaries_match_full_pages,
     pagination_walks_ties_without_gaps,
     page_exactly_full_has_no_cursor,
     cursor_beyond_either_end,

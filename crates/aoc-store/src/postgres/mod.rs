@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use sqlx::ConnectOptions as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use aoc_domain::{Comment, Event, EventQuery, FilterOptions, Page};
+use aoc_domain::{Comment, Event, EventQuery, FilterOptions, Page, SummaryPage};
 
 use crate::{CachedName, EventStore, InsertOutcome, SourceHealth, StoreResult};
 
@@ -36,6 +36,8 @@ pub struct PgStore {
     columns: String,
     /// `SELECT <columns> FROM events e`.
     select: String,
+    /// [`query::select_summaries`], built once.
+    select_summaries: String,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -78,6 +80,7 @@ impl PgStore {
             pool,
             columns,
             select,
+            select_summaries: query::select_summaries(),
         })
     }
 
@@ -115,6 +118,10 @@ impl EventStore for PgStore {
 
     async fn search(&self, query: &EventQuery) -> StoreResult<Page> {
         query::search(&self.pool, &self.select, query).await
+    }
+
+    async fn search_summaries(&self, query: &EventQuery) -> StoreResult<SummaryPage> {
+        query::search_summaries(&self.pool, &self.select_summaries, query).await
     }
 
     async fn filter_options(&self, query: &EventQuery, limit: u32) -> StoreResult<FilterOptions> {

@@ -5,14 +5,15 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgPool, PgRow};
 use sqlx::{AssertSqlSafe, Postgres, Row};
 
-use aoc_domain::{Event, EventQuery, FilterOptions, Page};
+use aoc_domain::{Event, EventQuery, FilterOptions, Page, SummaryPage};
 
 use super::encode::{pg_text, time_text};
 use super::micros_of;
 use crate::codec::{StoredRow, TAIL_COLUMNS};
 use crate::sql::{self, Arg, Dialect, Scope, Sql};
+use crate::summary::{self, SUMMARY_COLUMNS, SUMMARY_JSON_COLUMNS};
 use crate::text::FreeText;
-use crate::{StoreResult, into_page};
+use crate::{StoreResult, into_page, into_summary_page};
 
 /// Columns stored as JSONB, read back as text.
 const JSON_COLUMNS: [&str; 6] = [
@@ -108,14 +109,50 @@ pub(super) async fn get(pool: &PgPool, select: &str, id: &str) -> StoreResult<Op
 }
 
 pub(super) async fn search(pool: &PgPool, select: &str, query: &EventQuery) -> StoreResult<Page> {
+    let rows = search_rows(pool, select, query).await?;
+    let items = rows.iter().map(decode).collect::<StoreResult<_>>()?;
+    Ok(into_page(items, sql::page_limit(query)))
+}
+
+/// `SELECT <summary columns> FROM events e`: no `raw`, `actor` or `targets`, so a list of
+/// summaries never reads (or de-TOASTs) a record.
+pub(super) fn select_summaries() -> String {
+    let mut s = format!("SELECT e.id, {}", micros_of("e.ts"));
+    for c in SUMMARY_COLUMNS {
+        if SUMMARY_JSON_COLUMNS.contains(&c) {
+            s.push_str(&format!(", e.{c}::text"));
+        } else {
+            s.push_str(&format!(", e.{c}"));
+        }
+    }
+    s.push_str(" FROM events e");
+    s
+}
+
+/// [`search`] as summaries; `select` is [`select_summaries`].
+pub(super) async fn search_summaries(
+    pool: &PgPool,
+    select: &str,
+    query: &EventQuery,
+) -> StoreResult<SummaryPage> {
+    let rows = search_rows(pool, select, query).await?;
+    let items = rows
+        .iter()
+        .map(summary::from_row)
+        .collect::<StoreResult<_>>()?;
+    Ok(into_summary_page(items, sql::page_limit(query)))
+}
+
+/// Up to a page and one row of a search, newest first, as `select` reads them.
+async fn search_rows(pool: &PgPool, select: &str, query: &EventQuery) -> StoreResult<Vec<PgRow>> {
     let d = &PgDialect;
-    let page_size = sql::page_limit(query);
     let mut sql = Sql::new(select);
     sql::push_where(&mut sql, d, query, Scope::Page);
     sql.push(" ORDER BY e.ts DESC, e.id DESC LIMIT ")
-        .arg(d, Arg::Int(i64::from(page_size) + 1));
-    let items = fetch_events(pool, sql).await?;
-    Ok(into_page(items, page_size))
+        .arg(d, Arg::Int(i64::from(sql::page_limit(query)) + 1));
+    Ok(bind_all(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+        .fetch_all(pool)
+        .await?)
 }
 
 pub(super) async fn scan(

@@ -21,7 +21,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use aoc_domain::{Comment, Event, EventQuery, FilterOptions, Page};
+use aoc_domain::{Comment, Event, EventQuery, FilterOptions, Page, SummaryPage};
 
 use crate::{CachedName, EventStore, InsertOutcome, SourceHealth, StoreResult};
 
@@ -204,6 +204,10 @@ impl EventStore for SqliteStore {
 
     async fn search(&self, query: &EventQuery) -> StoreResult<Page> {
         query::search(&self.reader, query).await
+    }
+
+    async fn search_summaries(&self, query: &EventQuery) -> StoreResult<SummaryPage> {
+        query::search_summaries(&self.reader, query).await
     }
 
     async fn filter_options(&self, query: &EventQuery, limit: u32) -> StoreResult<FilterOptions> {

@@ -4,33 +4,22 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool};
 
-use aoc_domain::{Event, EventQuery, FilterOptions, Page};
+use aoc_domain::{Event, EventQuery, FilterOptions, Page, SummaryPage};
 
 use super::body;
 use crate::codec::{StoredRow, micros};
 use crate::sql::{self, Arg, Dialect, Scope, Sql};
+use crate::summary;
 use crate::text::FreeText;
-use crate::{StoreResult, into_page};
+use crate::{StoreResult, into_page, into_summary_page};
 
 /// Text matching at least this many events is "common": a newest-first page then walks the
 /// timestamp index and checks candidates, instead of sorting every match.
 const COMMON_TEXT: i64 = 2000;
 
 /// Columns of `events` an event read selects, after `id` and `ts`; the compressed body
-/// follows them.
-const EVENT_COLUMNS: [&str; 11] = [
-    "service",
-    "operation",
-    "result",
-    "result_detail",
-    "actor_display",
-    "target_displays",
-    "display_summary",
-    "dedupe_key",
-    "tags",
-    "comments",
-    "source",
-];
+/// follows them. They are a summary's columns, so one row layout serves both.
+const EVENT_COLUMNS: [&str; 11] = summary::SUMMARY_COLUMNS;
 
 /// `SELECT <event columns> FROM events e JOIN event_bodies b ...` (no WHERE).
 pub(super) fn select_events() -> String {
@@ -193,29 +182,79 @@ pub(super) async fn get(reader: &SqlitePool, id: &str) -> StoreResult<Option<Eve
 /// Events for the seqs an inner `SELECT e.seq ... ORDER BY ... LIMIT` picks: sorting and
 /// limiting happen on the narrow table, bodies are read for the survivors only.
 async fn fetch_page(reader: &SqlitePool, inner: Sql, order: &str) -> StoreResult<Vec<Event>> {
-    let mut sql = Sql::new(&select_events().replacen(
-        " FROM events e JOIN event_bodies b ON b.seq = e.seq",
-        " FROM (",
-        1,
-    ));
-    sql.push(&inner.text).push(&format!(
-        ") p JOIN events e ON e.seq = p.seq JOIN event_bodies b ON b.seq = p.seq ORDER BY {order}"
-    ));
-    sql.args = inner.args;
-    let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
-        .fetch_all(reader)
-        .await?;
+    let rows = fetch_rows(reader, inner, order, Body::Read).await?;
     rows.iter().map(decode).collect()
 }
 
+/// Whether a read joins `event_bodies` (whole events) or not (summaries).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Body {
+    Read,
+    Skip,
+}
+
+/// Rows of `id, ts, EVENT_COLUMNS` (then the body with [`Body::Read`]) for the seqs `inner`
+/// picks, in `order`.
+async fn fetch_rows(
+    reader: &SqlitePool,
+    inner: Sql,
+    order: &str,
+    body: Body,
+) -> StoreResult<Vec<SqliteRow>> {
+    let mut sql = Sql::new("SELECT e.id, e.ts");
+    for c in EVENT_COLUMNS {
+        sql.push(&format!(", e.{c}"));
+    }
+    if body == Body::Read {
+        sql.push(", b.body");
+    }
+    sql.push(" FROM (")
+        .push(&inner.text)
+        .push(") p JOIN events e ON e.seq = p.seq");
+    if body == Body::Read {
+        sql.push(" JOIN event_bodies b ON b.seq = p.seq");
+    }
+    sql.push(&format!(" ORDER BY {order}"));
+    sql.args = inner.args;
+    Ok(bind_all(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+        .fetch_all(reader)
+        .await?)
+}
+
 pub(super) async fn search(reader: &SqlitePool, query: &EventQuery) -> StoreResult<Page> {
+    let rows = search_rows(reader, query, Body::Read).await?;
+    let items = rows.iter().map(decode).collect::<StoreResult<_>>()?;
+    Ok(into_page(items, sql::page_limit(query)))
+}
+
+/// [`search`] without reading or inflating a single body.
+pub(super) async fn search_summaries(
+    reader: &SqlitePool,
+    query: &EventQuery,
+) -> StoreResult<SummaryPage> {
+    let rows = search_rows(reader, query, Body::Skip).await?;
+    let items = rows
+        .iter()
+        .map(summary::from_row)
+        .collect::<StoreResult<_>>()?;
+    Ok(into_summary_page(items, sql::page_limit(query)))
+}
+
+/// Up to a page and one row of a search, newest first.
+async fn search_rows(
+    reader: &SqlitePool,
+    query: &EventQuery,
+    body: Body,
+) -> StoreResult<Vec<SqliteRow>> {
     let walk_time_index = match query.search.as_deref().and_then(FreeText::parse) {
         Some(text) => is_common(reader, &text).await?,
         None => false,
     };
     let page_size = sql::page_limit(query);
-    if walk_time_index && let Some(items) = search_recent_window(reader, query, page_size).await? {
-        return Ok(into_page(items, page_size));
+    if walk_time_index
+        && let Some(rows) = search_recent_window(reader, query, page_size, body).await?
+    {
+        return Ok(rows);
     }
     let d = &SqliteDialect {
         walk_time_index,
@@ -226,8 +265,7 @@ pub(super) async fn search(reader: &SqlitePool, query: &EventQuery) -> StoreResu
     inner
         .push(" ORDER BY e.ts DESC, e.id DESC LIMIT ")
         .arg(d, Arg::Int(i64::from(page_size) + 1));
-    let items = fetch_page(reader, inner, "e.ts DESC, e.id DESC").await?;
-    Ok(into_page(items, page_size))
+    fetch_rows(reader, inner, "e.ts DESC, e.id DESC", body).await
 }
 
 /// Newest rows (after the other filters and the cursor) a common free text is first looked
@@ -246,7 +284,8 @@ async fn search_recent_window(
     reader: &SqlitePool,
     query: &EventQuery,
     page_size: u32,
-) -> StoreResult<Option<Vec<Event>>> {
+    body: Body,
+) -> StoreResult<Option<Vec<SqliteRow>>> {
     let Some(text) = query.search.as_deref().and_then(FreeText::parse) else {
         return Ok(None);
     };
@@ -267,9 +306,9 @@ async fn search_recent_window(
     d.free_text(&mut sql, &text);
     sql.push(" ORDER BY e.ts DESC, e.id DESC LIMIT ")
         .arg(d, Arg::Int(i64::from(page_size) + 1));
-    let items = fetch_page(reader, sql, "e.ts DESC, e.id DESC").await?;
-    let full = u32::try_from(items.len()).unwrap_or(u32::MAX) > page_size;
-    Ok(full.then_some(items))
+    let rows = fetch_rows(reader, sql, "e.ts DESC, e.id DESC", body).await?;
+    let full = u32::try_from(rows.len()).unwrap_or(u32::MAX) > page_size;
+    Ok(full.then_some(rows))
 }
 
 pub(super) async fn scan(
