@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 
-use aoc_domain::{Comment, Cursor, Event, EventQuery, FilterOptions, Page, Visibility};
+use aoc_domain::{
+    Comment, Cursor, Event, EventQuery, EventView, FilterOptions, Page, SummaryPage, Visibility,
+};
 use aoc_store::EventStore;
 use aoc_store::retry;
 
@@ -160,6 +162,73 @@ impl EventParams {
     }
 }
 
+/// `GET /api/events`: the filters and the shape of the rows.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    // utoipa cannot flatten parameters: the OpenAPI path lists EventParams beside these.
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub filters: EventParams,
+    /// `full` (the default): whole events, raw record included. `summary`: list rows without
+    /// `actor`, `targets` and `raw`, read without the stored record (much cheaper); load one
+    /// event with `GET /api/events/{id}` for the rest.
+    #[param(value_type = Option<String>, pattern = "^(full|summary)$")]
+    pub view: Option<String>,
+}
+
+impl ListParams {
+    pub fn view(&self) -> AppResult<EventView> {
+        // Like every filter, an empty parameter is one not given.
+        match self.view.as_deref().filter(|v| !v.trim().is_empty()) {
+            None => Ok(EventView::Full),
+            Some(v) => v.parse().map_err(AppError::BadRequest),
+        }
+    }
+}
+
+/// A page in the shape `view` asked for (untagged: the JSON is the page itself).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ListPage {
+    Full(Page),
+    Summary(SummaryPage),
+}
+
+impl utoipa::PartialSchema for ListPage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, Ref};
+        // anyOf, not oneOf: a page of no events, or of whole events, is also a valid page of
+        // summaries (a summary's fields are a subset).
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name("Page"))
+            .item(Ref::from_schema_name("SummaryPage"))
+            .description(Some(
+                "A `Page` of whole events (`view=full`, the default) or a `SummaryPage` of list \
+                 rows (`view=summary`)",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ListPage {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("Page".into(), <Page as PartialSchema>::schema()));
+        <Page as utoipa::ToSchema>::schemas(schemas);
+        schemas.push((
+            "SummaryPage".into(),
+            <SummaryPage as PartialSchema>::schema(),
+        ));
+        <SummaryPage as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 /// `GET /api/events/histogram`: the filters and how many buckets to aim for.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -287,6 +356,24 @@ impl EventService {
     pub async fn list(&self, params: &EventParams, caller: &Caller) -> AppResult<Page> {
         let query = self.query(params, caller)?;
         Ok(retry::with_patience("a search", READ_PATIENCE, || self.store.search(&query)).await?)
+    }
+
+    /// A page in the shape `params.view` asks for (summaries are read without the records).
+    pub async fn list_view(&self, params: &ListParams, caller: &Caller) -> AppResult<ListPage> {
+        let view = params.view()?;
+        let query = self.query(&params.filters, caller)?;
+        Ok(match view {
+            EventView::Full => ListPage::Full(
+                retry::with_patience("a search", READ_PATIENCE, || self.store.search(&query))
+                    .await?,
+            ),
+            EventView::Summary => ListPage::Summary(
+                retry::with_patience("a search", READ_PATIENCE, || {
+                    self.store.search_summaries(&query)
+                })
+                .await?,
+            ),
+        })
     }
 
     pub async fn count(&self, params: &EventParams, caller: &Caller) -> AppResult<u64> {

@@ -5,8 +5,8 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 use aoc_app::AppContext;
-use aoc_app::events::{EventParams, Histogram, HistogramParams};
-use aoc_domain::{Event, FilterOptions, Page};
+use aoc_app::events::{EventParams, Histogram, HistogramParams, ListPage, ListParams};
+use aoc_domain::{Event, FilterOptions};
 
 use super::CallerExt;
 use crate::error::{ApiResult, ErrorBody};
@@ -14,18 +14,18 @@ use crate::extract::{ApiJson, ApiQuery};
 
 /// Events newest first, filtered, a page at a time.
 #[utoipa::path(get, path = "/api/events", tag = "events", operation_id = "list_events",
-    params(EventParams),
+    params(EventParams, ListParams),
     responses(
-        (status = 200, body = Page),
-        (status = 400, description = "A malformed filter, page size or cursor", body = ErrorBody),
+        (status = 200, body = ListPage),
+        (status = 400, description = "A malformed filter, page size, cursor or view", body = ErrorBody),
         (status = 503, description = "The database is unavailable", body = ErrorBody),
     ))]
 pub async fn list(
     State(ctx): State<Arc<AppContext>>,
     CallerExt(caller): CallerExt,
-    ApiQuery(params): ApiQuery<EventParams>,
-) -> ApiResult<Json<Page>> {
-    Ok(Json(ctx.events.list(&params, &caller).await?))
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListPage>> {
+    Ok(Json(ctx.events.list_view(&params, &caller).await?))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

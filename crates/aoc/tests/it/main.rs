@@ -14,6 +14,7 @@ mod hardening;
 mod import;
 mod ingest;
 mod jobs;
+mod list_views;
 mod logs;
 mod mongo_import;
 mod outcomes;
