@@ -84,8 +84,9 @@ async function request(method, path, { body, signal, quiet = false } = {}) {
 const enc = encodeURIComponent;
 
 export const api = {
-  events: (filters, { pageSize, cursor, signal } = {}) =>
-    request('GET', `/api/events${toQuery({ ...filters, page_size: pageSize, cursor })}`, { signal }),
+  // `view: 'summary'` asks for list rows without the raw record (docs/API.md).
+  events: (filters, { pageSize, cursor, view, signal } = {}) =>
+    request('GET', `/api/events${toQuery({ ...filters, page_size: pageSize, cursor, view })}`, { signal }),
   count: (filters, { signal } = {}) =>
     request('GET', `/api/events/count${toQuery(filters)}`, { signal }),
   histogram: (filters, { buckets, signal } = {}) =>

@@ -270,8 +270,12 @@ function syncPanel(view) {
   }
   if (panel.currentId === view.event && panel.isOpen) return;
   const cached = state.events.get(view.event);
-  if (cached) panel.show(cached);
-  else panel.showById(view.event);
+  if (cached) {
+    // A list row is a summary: the panel fetches the whole event, kept for the next opening.
+    panel.showRow(cached).then((ev) => {
+      if (ev && state.events.has(ev.id)) state.events.set(ev.id, ev);
+    });
+  } else panel.showById(view.event);
   const i = table.indexOf(view.event);
   if (i >= 0) table.select(i);
 }
@@ -364,7 +368,7 @@ async function loadList(view) {
   });
 
   try {
-    const page = await api.events(filters, { pageSize: view.pageSize, signal });
+    const page = await api.events(filters, { pageSize: view.pageSize, view: 'summary', signal });
     if (gen !== state.gen) return;
     const items = Array.isArray(page?.items) ? page.items : [];
     state.events.clear();
@@ -402,7 +406,7 @@ async function loadMore() {
   moreButton.disabled = true;
   moreStatus.textContent = 'Loading…';
   try {
-    const page = await api.events(state.filters, { pageSize: state.view.pageSize, cursor: state.nextCursor });
+    const page = await api.events(state.filters, { pageSize: state.view.pageSize, cursor: state.nextCursor, view: 'summary' });
     if (gen !== state.gen) return;
     const items = Array.isArray(page?.items) ? page.items : [];
     for (const ev of items) state.events.set(ev.id, ev);

@@ -57,6 +57,37 @@ export class EventPanel {
     this.render();
   }
 
+  /**
+   * Open on a row of the list. Rows are summaries (the list asks for `view=summary`, without
+   * the raw record): their fields show at once, and the whole event is fetched for the rest.
+   * Resolves to the whole event (null when it could not be loaded).
+   */
+  async showRow(row) {
+    if (row.raw !== undefined) {
+      this.show(row);
+      return row;
+    }
+    this.event = null;
+    this.loadingId = row.id;
+    this.root.hidden = false;
+    document.body.classList.add('panel-open');
+    this.renderHeader(row);
+    this.body.setAttribute('aria-busy', 'true');
+    this.body.append(h('p', { className: 'state state-loading record-loading' }, 'Loading the record…'));
+    try {
+      const ev = await api.event(row.id);
+      if (this.loadingId === row.id) this.show(ev);
+      return ev;
+    } catch (err) {
+      if (this.loadingId === row.id) {
+        this.body.setAttribute('aria-busy', 'false');
+        this.body.querySelector('.record-loading')?.replaceWith(
+          h('p', { className: 'state state-error', attrs: { role: 'alert' } }, `Could not load the record: ${err.message}`));
+      }
+      return null;
+    }
+  }
+
   /** Open on an event id that is not in the list (a shared link): fetch it. */
   async showById(id) {
     this.event = null;
@@ -85,14 +116,12 @@ export class EventPanel {
     document.body.classList.remove('panel-open');
   }
 
-  render() {
-    const ev = this.event;
+  /** The title, summary and fields: everything a list row (a summary) already has. */
+  renderHeader(ev) {
     this.title.textContent = ev.operation || '(no operation)';
     const kind = resultKind(ev.result);
     const sections = [];
-
     if (ev.display_summary) sections.push(h('p', { className: 'summary-text' }, ev.display_summary));
-
     sections.push(h('dl', { className: 'fields' },
       field('Time', h('time', { dateTime: ev.timestamp, title: formatUtc(ev.timestamp) }, formatLocal(ev.timestamp)), h('span', { className: 'muted' }, ` · ${formatUtc(ev.timestamp)}`)),
       field('Service', ev.service || '—', this.filterLink({ service: ev.service }, 'filter', `Show only ${ev.service} events`), h('span', { className: 'muted' }, ` · source ${ev.source}`)),
@@ -105,7 +134,15 @@ export class EventPanel {
       field('Targets', targetList(ev, this)),
       field('Event id', h('code', {}, ev.id)),
     ));
+    this.body.replaceChildren(...sections);
+    this.body.scrollTop = 0;
+  }
 
+  render() {
+    const ev = this.event;
+    this.renderHeader(ev);
+    this.body.setAttribute('aria-busy', 'false');
+    const sections = [];
     if (this.explainEnabled) sections.push(explainSection(ev));
 
     const changes = modifiedProperties(ev.raw);
@@ -127,8 +164,7 @@ export class EventPanel {
     sections.push(this.commentsSection(ev));
     sections.push(rawSection(ev.raw));
 
-    this.body.replaceChildren(...sections);
-    this.body.scrollTop = 0;
+    this.body.append(...sections);
   }
 
   filterLink(patch, label, title) {

@@ -291,6 +291,38 @@ test('free-text search narrows the rows to what the API finds', async () => {
   await closePage(page);
 });
 
+test('the list loads summary rows and an opened row loads its raw record on demand', async () => {
+  const page = await openPage();
+  const listRequests = [];
+  const eventRequests = [];
+  page.on('request', (req) => {
+    const url = new URL(req.url());
+    if (url.pathname === '/api/events') listRequests.push(url);
+    else if (/^\/api\/events\/[^/]+$/.test(url.pathname) && !['count', 'histogram', 'export'].includes(url.pathname.split('/')[3])) eventRequests.push(url);
+  });
+  const listed = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/events');
+  await page.goto(`${BASE}/`);
+  const rows = (await (await listed).json()).items;
+  assert.equal(await listSettled(page), 'ready');
+  assert.ok(listRequests.length > 0 && listRequests.every((u) => u.searchParams.get('view') === 'summary'), 'the list asks for summaries');
+  assert.ok(rows.length > 0 && rows.every((e) => !('raw' in e) && !('actor' in e) && !('targets' in e)), 'summary rows carry no record');
+
+  const id = rows[0].id;
+  const full = page.waitForResponse((r) => new URL(r.url()).pathname === `/api/events/${encodeURIComponent(id)}`);
+  await page.click(`#events tbody tr[data-id=${JSON.stringify(id)}]`);
+  const ev = await (await full).json();
+  assert.ok(ev.raw && typeof ev.raw === 'object', 'the whole event has its raw record');
+  assert.equal(eventRequests.length, 1, 'one request for the opened event');
+  await page.waitForSelector('#panel .raw');
+  await page.click('#panel .raw > summary');
+  await page.waitForSelector('#panel .json .j-key');
+  const rawText = await page.textContent('#panel .raw');
+  const someKey = Object.keys(ev.raw)[0];
+  assert.ok(rawText.includes(someKey), `the raw record (${someKey}) is shown`);
+  assert.equal(await page.getAttribute('#panel .panel-body', 'aria-busy'), 'false');
+  await closePage(page);
+});
+
 test('opening an event shows its fields, the decoded old -> new diff and the raw record', async () => {
   const items = (await apiGet('/api/events?page_size=500')).items;
   // Prefer an event whose modified properties carry JSON-encoded values (Entra records).
@@ -313,6 +345,8 @@ test('opening an event shows its fields, the decoded old -> new diff and the raw
   assert.ok(fields.includes(ev.id), 'the panel shows the event id');
   if (ev.actor_display) assert.ok(fields.includes(ev.actor_display), 'the panel shows the actor');
 
+  // The list rows are summaries: the diff comes with the record, loaded when the row opens.
+  await page.waitForSelector('#panel .raw');
   const diffRows = page.locator('#panel .diff .diff-row');
   assert.equal(await diffRows.count(), modifiedCount(ev.raw), 'one diff row per modified property');
   const encoded = encodedProperty(ev.raw);
