@@ -213,7 +213,9 @@ impl FreeText {
 }
 
 /// A PostgreSQL `tsvector` literal of space-separated words, positions 1, 2, ... Built here
-/// rather than by `to_tsvector` so PostgreSQL indexes exactly the words SQLite does.
+/// rather than by `to_tsvector` so PostgreSQL indexes exactly the words SQLite does. The store
+/// sends the binary form (`postgres::encode::TsVector`); a test checks the two are equal.
+#[cfg(test)]
 pub(crate) fn tsvector_literal(words: &str) -> String {
     let mut out = String::with_capacity(words.len() * 2);
     for (i, w) in words.split(' ').filter(|w| !w.is_empty()).enumerate() {

@@ -48,11 +48,11 @@ async fn insert_encoded(pool: &PgPool, encoded: &[PgEncoded<'_>]) -> StoreResult
              u.operation, u.result, u.actor_display, u.actor::jsonb, \
              u.target_displays::jsonb, u.targets::jsonb, u.display_summary, u.raw::jsonb, \
              u.tags::jsonb, u.comments::jsonb, u.search_short, \
-             u.raw_words::tsvector, u.result_detail \
+             u.raw_words, u.result_detail \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], \
-               $17::text[], $18::text[]) WITH ORDINALITY \
+               $17::tsvector[], $18::text[]) WITH ORDINALITY \
              AS u(id, dedupe_key, source, ts, service, operation, result, actor_display, \
                actor, target_displays, targets, display_summary, raw, tags, comments, \
                search_short, raw_words, result_detail, ord) \
@@ -121,11 +121,11 @@ async fn update_chunk(tx: &mut PgConnection, rows: &[&PgEncoded<'_>]) -> Result<
          result = u.result, actor_display = u.actor_display, actor = u.actor::jsonb, \
          target_displays = u.target_displays::jsonb, targets = u.targets::jsonb, \
          display_summary = u.display_summary, raw = u.raw::jsonb, \
-         search_short = u.search_short, raw_words = u.raw_words::tsvector, \
+         search_short = u.search_short, raw_words = u.raw_words, \
          result_detail = u.result_detail \
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
            $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-           $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]) \
+           $12::text[], $13::text[], $14::text[], $15::tsvector[], $16::text[]) \
          AS u(id, dedupe_key, source, ts, service, operation, result, actor_display, \
            actor, target_displays, targets, display_summary, raw, search_short, raw_words, \
            result_detail) \
