@@ -75,6 +75,15 @@ pub async fn run_once<C: Consumer + ?Sized>(
     Ok(read.events.len())
 }
 
+/// A consumer runs in this process from now on: have the store keep the events it stores
+/// in memory a while, so the consumer reads them without decoding them back (see
+/// `aoc_store::recent`).
+pub fn keep_recent(store: &dyn EventStore) {
+    if let Some(recent) = store.recent_events() {
+        recent.keep(aoc_store::recent::DEFAULT_CAPACITY);
+    }
+}
+
 /// How far behind the stored events a consumer is, for a status route or a metric.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConsumerLag {
@@ -135,6 +144,7 @@ pub async fn run_until<C: Consumer + ?Sized>(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) {
+    keep_recent(store);
     let shutdown = std::pin::pin!(shutdown);
     let mut shutdown = shutdown;
     let full = usize::try_from(options.batch.max(1)).unwrap_or(usize::MAX);

@@ -51,7 +51,15 @@ impl InFlight {
         let store = self.store.clone();
         // The batch's task keeps the caller's span, so what it logs names the request or fetch.
         self.running.push_back(tokio::spawn(
-            async move { store.insert_batch(&batch).await }.instrument(tracing::Span::current()),
+            async move {
+                let outcome = store.insert_batch(&batch).await?;
+                // Stored: consumers in this process may take them from memory.
+                if let Some(recent) = store.recent_events() {
+                    recent.remember(batch);
+                }
+                Ok(outcome)
+            }
+            .instrument(tracing::Span::current()),
         ));
         Ok(done)
     }

@@ -38,6 +38,7 @@ pub mod jobs;
 mod migrations;
 pub mod postgres;
 mod readiness;
+pub mod recent;
 pub mod retry;
 mod rows;
 pub mod sequence;
@@ -55,6 +56,7 @@ pub use alerting::{
 pub use in_flight::{DEFAULT_DEPTH as DEFAULT_INSERTS_IN_FLIGHT, InFlight};
 pub use jobs::{Job, JobEnd, JobQuery, JobState, NewJob};
 pub use postgres::PgStore;
+pub use recent::RecentEvents;
 pub use sequence::{SequenceBatch, SequencePosition};
 pub use sqlite::SqliteStore;
 
@@ -244,6 +246,13 @@ pub trait EventStore: Send + Sync + 'static {
         Err(StoreError::Unsupported("the activity log"))
     }
 
+    /// Events this process stored recently, kept for its consumers of the event sequence
+    /// (`recent.rs`): callers of `insert_batch` hand the events over once stored, and
+    /// `events_after` serves from them what it can. None where a backend keeps none.
+    fn recent_events(&self) -> Option<&RecentEvents> {
+        None
+    }
+
     /// Stored events after `after` (from the first when None) in sequence order, at most
     /// `limit`: what a consumer reads next. Events stored later always come after the returned
     /// `next`, whatever transactions are still in flight, so a consumer that reads on from
@@ -340,6 +349,28 @@ pub trait EventStore: Send + Sync + 'static {
     /// existing one when it was there) and whether this call created it.
     async fn raise_alert(&self, _alert: &NewAlert) -> StoreResult<(Alert, bool)> {
         Err(StoreError::Unsupported("alerts"))
+    }
+
+    /// [`EventStore::raise_alert`] for each of `alerts`, in the order given; backends do it in
+    /// one transaction (one commit per consumer batch, not per alert).
+    async fn raise_alerts(&self, alerts: &[NewAlert]) -> StoreResult<Vec<(Alert, bool)>> {
+        let mut raised = Vec::with_capacity(alerts.len());
+        for alert in alerts {
+            raised.push(self.raise_alert(alert).await?);
+        }
+        Ok(raised)
+    }
+
+    /// Replace the tags of each (event id, tags), without reading the events back; backends do
+    /// it in one transaction. Ids not stored are skipped. Returns how many events changed.
+    async fn set_tags_many(&self, tags: &[(String, Vec<String>)]) -> StoreResult<u64> {
+        let mut changed = 0;
+        for (id, tags) in tags {
+            if self.set_tags(id, tags).await?.is_some() {
+                changed += 1;
+            }
+        }
+        Ok(changed)
     }
     async fn get_alert(&self, _id: i64) -> StoreResult<Option<Alert>> {
         Err(StoreError::Unsupported("alerts"))

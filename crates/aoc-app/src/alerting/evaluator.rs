@@ -64,36 +64,44 @@ impl RuleEvaluator {
         }
     }
 
-    async fn raise(&self, alert: NewAlert) -> Result<aoc_store::Alert, AppError> {
-        let (stored, created) = self.store.raise_alert(&alert).await?;
-        if created {
-            metrics::counter!(
-                metric_names::ALERTS_RAISED,
-                "rule" => stored.rule_id.clone(),
-                "severity" => stored.severity.clone()
-            )
-            .increment(1);
-            tracing::info!(
-                alert = stored.id,
-                rule = %stored.rule_id,
-                severity = %stored.severity,
-                summary = %stored.summary,
-                "alert raised"
-            );
+    /// Raise a batch's alerts in one store transaction; count, log and hand each to the sink.
+    async fn raise_all(&self, alerts: Vec<NewAlert>) -> Result<Vec<aoc_store::Alert>, AppError> {
+        if alerts.is_empty() {
+            return Ok(Vec::new());
         }
-        if let Some(sink) = &self.sink {
-            sink.alert(&stored).await?;
+        let raised = self.store.raise_alerts(&alerts).await?;
+        let mut stored_alerts = Vec::with_capacity(raised.len());
+        for (stored, created) in raised {
+            if created {
+                metrics::counter!(
+                    metric_names::ALERTS_RAISED,
+                    "rule" => stored.rule_id.clone(),
+                    "severity" => stored.severity.clone()
+                )
+                .increment(1);
+                tracing::info!(
+                    alert = stored.id,
+                    rule = %stored.rule_id,
+                    severity = %stored.severity,
+                    summary = %stored.summary,
+                    "alert raised"
+                );
+            }
+            if let Some(sink) = &self.sink {
+                sink.alert(&stored).await?;
+            }
+            stored_alerts.push(stored);
         }
-        Ok(stored)
+        Ok(stored_alerts)
     }
 
     /// Single-event rules: one alert per event, or per (actor, window) when suppressed.
-    async fn single(
-        &self,
+    fn single(
         rule: &CompiledRule,
         event: &Event,
         raised: &mut HashSet<String>,
-    ) -> Result<(), AppError> {
+        alerts: &mut Vec<NewAlert>,
+    ) {
         let r = rule.rule();
         let (dedupe_key, group_key) = match r.suppress_minutes.filter(|m| *m > 0) {
             Some(minutes) => {
@@ -106,9 +114,9 @@ impl RuleEvaluator {
         // A suppressed rule matching again in the same batch and window finds its alert: no
         // need to ask the store again.
         if !raised.insert(dedupe_key.clone()) {
-            return Ok(());
+            return;
         }
-        self.raise(NewAlert {
+        alerts.push(NewAlert {
             rule_id: r.id.clone(),
             rule_name: r.name.clone(),
             severity: r.severity.as_str().to_string(),
@@ -119,9 +127,7 @@ impl RuleEvaluator {
             event_ids: vec![event.id.clone()],
             services: vec![event.service.clone()],
             summary: summary_of(event),
-        })
-        .await?;
-        Ok(())
+        });
     }
 
     /// Threshold rules: record the matches, then for each matched event ask whether the window
@@ -205,8 +211,8 @@ impl RuleEvaluator {
                     continue;
                 }
                 let in_window = &matched[start..=end];
-                let alert = self
-                    .raise(NewAlert {
+                let raised = self
+                    .raise_all(vec![NewAlert {
                         rule_id: rule_id.clone(),
                         rule_name: r.name.clone(),
                         severity: r.severity.as_str().to_string(),
@@ -220,12 +226,14 @@ impl RuleEvaluator {
                             "{count} matches of {} by {group} within {} minutes",
                             r.name, threshold.minutes
                         ),
-                    })
+                    }])
                     .await?;
                 // A threshold rule tags the events of its alert, not every event it counts
                 // (tagging each single download would cost a write per event and say nothing).
                 if !r.tags.is_empty() {
-                    self.tag_ids(&alert.event_ids, &r.tags).await?;
+                    for alert in &raised {
+                        self.tag_ids(&alert.event_ids, &r.tags).await?;
+                    }
                 }
             }
         }
@@ -235,14 +243,16 @@ impl RuleEvaluator {
     /// Add `tags` to the stored events with these ids (idempotent: an event that has them all
     /// is not written).
     async fn tag_ids(&self, ids: &[String], tags: &[String]) -> Result<(), AppError> {
+        let mut changed = Vec::new();
         for id in ids {
             let Some(event) = self.store.get(id).await? else {
                 continue;
             };
             if let Some(merged) = merged_tags(&event.tags, tags) {
-                self.store.set_tags(id, &merged).await?;
+                changed.push((id.clone(), merged));
             }
         }
+        self.store.set_tags_many(&changed).await?;
         Ok(())
     }
 
@@ -270,16 +280,18 @@ impl RuleEvaluator {
         }))
     }
 
-    /// Tags rules ask for, merged into each matched event's own.
+    /// Tags rules ask for, merged into each matched event's own, written in one transaction.
     async fn apply_tags(
         &self,
         tags: HashMap<&str, (&Event, HashSet<String>)>,
     ) -> Result<(), AppError> {
-        for (id, (event, add)) in tags {
-            if let Some(merged) = merged_tags(&event.tags, &add) {
-                self.store.set_tags(id, &merged).await?;
-            }
-        }
+        let changed: Vec<(String, Vec<String>)> = tags
+            .into_iter()
+            .filter_map(|(id, (event, add))| {
+                merged_tags(&event.tags, &add).map(|merged| (id.to_string(), merged))
+            })
+            .collect();
+        self.store.set_tags_many(&changed).await?;
         Ok(())
     }
 }
@@ -300,6 +312,7 @@ impl Consumer for RuleEvaluator {
         }
         let mut threshold_matches = Vec::new();
         let mut raised = HashSet::new();
+        let mut alerts = Vec::new();
         let mut tags: HashMap<&str, (&Event, HashSet<String>)> = HashMap::new();
         for event in events {
             if event.source == Source::Import && !self.on_import {
@@ -324,10 +337,11 @@ impl Consumer for RuleEvaluator {
                         threshold_matches.push((rule.clone(), event, group));
                     }
                 } else {
-                    self.single(rule, event, &mut raised).await?;
+                    Self::single(rule, event, &mut raised, &mut alerts);
                 }
             }
         }
+        self.raise_all(alerts).await?;
         self.thresholds(threshold_matches).await?;
         self.apply_tags(tags).await
     }

@@ -143,6 +143,10 @@ impl<'a> Sink<'a> {
             stored += outcome.new;
             duplicates += outcome.duplicates;
         }
+        // Stored: consumers in this process may take them from memory.
+        if let Some(recent) = self.store.recent_events() {
+            recent.remember(events);
+        }
         self.count(|counts| {
             counts.stored += stored;
             counts.duplicates += duplicates;

@@ -129,6 +129,7 @@ impl Forwarder {
     /// `idle` when up to date, and after a failure a pause that doubles per failure (jittered,
     /// capped) or what the receiver's Retry-After asked for.
     pub async fn run_until(&self, shutdown: impl std::future::Future<Output = ()>) {
+        consumer::keep_recent(self.store.as_ref());
         let mut shutdown = std::pin::pin!(shutdown);
         let full = usize::try_from(self.options.batch).unwrap_or(usize::MAX);
         let mut failures: u32 = 0;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::AssertSqlSafe;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgConnection, PgPool};
 
 use super::encode::{pg_json, pg_text, time_text};
 use super::micros_of;
@@ -209,6 +209,37 @@ pub(super) async fn prune_rule_matches(pool: &PgPool, cutoff: DateTime<Utc>) -> 
 // --- Alerts
 
 pub(super) async fn raise_alert(pool: &PgPool, alert: &NewAlert) -> StoreResult<(Alert, bool)> {
+    let mut conn = pool.acquire().await?;
+    raise_on(&mut conn, alert, Utc::now()).await
+}
+
+/// [`raise_alert`] for each of `alerts`, in one transaction: one WAL flush for a consumer
+/// batch's alerts instead of one each. Inserted in dedupe-key order, so two replicas raising
+/// overlapping sets wait for each other instead of deadlocking; returned in the order given.
+pub(super) async fn raise_alerts(
+    pool: &PgPool,
+    alerts: &[NewAlert],
+) -> StoreResult<Vec<(Alert, bool)>> {
+    if alerts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut order: Vec<usize> = (0..alerts.len()).collect();
+    order.sort_by(|a, b| alerts[*a].dedupe_key.cmp(&alerts[*b].dedupe_key));
+    let now = Utc::now();
+    let mut tx = pool.begin().await?;
+    let mut raised: Vec<Option<(Alert, bool)>> = vec![None; alerts.len()];
+    for i in order {
+        raised[i] = Some(raise_on(&mut tx, &alerts[i], now).await?);
+    }
+    tx.commit().await?;
+    Ok(raised.into_iter().flatten().collect())
+}
+
+async fn raise_on(
+    conn: &mut PgConnection,
+    alert: &NewAlert,
+    now: DateTime<Utc>,
+) -> StoreResult<(Alert, bool)> {
     let inserted = sqlx::query(
         "INSERT INTO alerts (dedupe_key, rule_id, rule_name, severity, group_key, first_seen, \
          last_seen, event_ids, services, summary, created_at, updated_at) \
@@ -226,20 +257,47 @@ pub(super) async fn raise_alert(pool: &PgPool, alert: &NewAlert) -> StoreResult<
     .bind(jsonb_list(&alert.event_ids)?)
     .bind(jsonb_list(&alert.services)?)
     .bind(pg_text(&alert.summary))
-    .bind(time_text(Utc::now()))
-    .execute(pool)
+    .bind(time_text(now))
+    .execute(&mut *conn)
     .await?;
     // A separate statement sees the row whoever inserted it: when the insert above found the
-    // key taken, the inserting transaction had committed (ON CONFLICT waits for it).
+    // key taken, the inserting transaction had committed (ON CONFLICT waits for it), and read
+    // committed gives each statement a fresh snapshot, inside a transaction too.
     let sql = format!(
         "SELECT {} FROM alerts WHERE dedupe_key = $1",
         alert_columns()
     );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(pg_text(&alert.dedupe_key))
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
     Ok((map::alert(&row)?, inserted.rows_affected() > 0))
+}
+
+/// Replace the tags of each (event id, tags) in one transaction, in id order (no deadlock
+/// with another replica tagging the same events); how many events changed.
+pub(super) async fn set_tags_many(
+    pool: &PgPool,
+    tags: &[(String, Vec<String>)],
+) -> StoreResult<u64> {
+    if tags.is_empty() {
+        return Ok(0);
+    }
+    let mut sorted: Vec<&(String, Vec<String>)> = tags.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut tx = pool.begin().await?;
+    let mut changed = 0;
+    for (id, tags) in sorted {
+        let tags: Vec<String> = tags.iter().map(|t| pg_text(t)).collect();
+        changed += sqlx::query("UPDATE events SET tags = $1::jsonb WHERE id = $2")
+            .bind(to_json(&tags)?)
+            .bind(pg_text(id))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(changed)
 }
 
 pub(super) async fn get_alert(pool: &PgPool, id: i64) -> StoreResult<Option<Alert>> {

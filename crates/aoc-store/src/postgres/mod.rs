@@ -38,6 +38,7 @@ pub struct PgStore {
     select: String,
     /// [`query::select_summaries`], built once.
     select_summaries: String,
+    recent: crate::RecentEvents,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -81,6 +82,7 @@ impl PgStore {
             columns,
             select,
             select_summaries: query::select_summaries(),
+            recent: crate::RecentEvents::default(),
         })
     }
 
@@ -109,7 +111,11 @@ impl EventStore for PgStore {
     }
 
     async fn update_events(&self, events: &[Event]) -> StoreResult<u64> {
-        write::update_events(&self.pool, events).await
+        // Before and after: no read in between serves the old version from memory.
+        self.recent.forget(events.iter().map(|e| e.id.as_str()));
+        let changed = write::update_events(&self.pool, events).await;
+        self.recent.forget(events.iter().map(|e| e.id.as_str()));
+        changed
     }
 
     async fn get(&self, id: &str) -> StoreResult<Option<Event>> {
@@ -218,7 +224,11 @@ impl EventStore for PgStore {
         after: Option<&crate::SequencePosition>,
         limit: u32,
     ) -> StoreResult<crate::SequenceBatch> {
-        sequence::events_after(&self.pool, &self.columns, after, limit).await
+        sequence::events_after(&self.pool, &self.columns, &self.recent, after, limit).await
+    }
+
+    fn recent_events(&self) -> Option<&crate::RecentEvents> {
+        Some(&self.recent)
     }
 
     async fn events_behind(
@@ -293,6 +303,17 @@ impl EventStore for PgStore {
 
     async fn raise_alert(&self, alert: &crate::NewAlert) -> StoreResult<(crate::Alert, bool)> {
         alerting::raise_alert(&self.pool, alert).await
+    }
+
+    async fn raise_alerts(
+        &self,
+        alerts: &[crate::NewAlert],
+    ) -> StoreResult<Vec<(crate::Alert, bool)>> {
+        alerting::raise_alerts(&self.pool, alerts).await
+    }
+
+    async fn set_tags_many(&self, tags: &[(String, Vec<String>)]) -> StoreResult<u64> {
+        alerting::set_tags_many(&self.pool, tags).await
     }
 
     async fn get_alert(&self, id: i64) -> StoreResult<Option<crate::Alert>> {

@@ -32,6 +32,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::encode::pg_text;
 use super::query::decode;
+use crate::recent::{RecentEvents, SequenceRow};
 use crate::{SequenceBatch, SequencePosition, StoreError, StoreResult};
 
 /// (xid, seq) as `"<xid>/<seq>"`: text, because xid8 has no integer binding here.
@@ -54,6 +55,7 @@ const START: (&str, i64) = ("0", 0);
 pub(super) async fn events_after(
     pool: &PgPool,
     columns: &str,
+    recent: &RecentEvents,
     after: Option<&SequencePosition>,
     limit: u32,
 ) -> StoreResult<SequenceBatch> {
@@ -61,6 +63,58 @@ pub(super) async fn events_after(
         Some(p) => parse(p)?,
         None => (START.0.to_owned(), START.1),
     };
+    if recent.is_enabled() {
+        // The small columns first; the full rows only when memory lacks one of the events.
+        // Either read is a complete batch on its own (the xmin bound holds for each).
+        let lean =
+            "e.id, e.dedupe_key, e.tags::text AS tags_text, e.comments::text AS comments_text";
+        let rows = read(pool, lean, &xid, seq, limit).await?;
+        let mut wanted = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for row in &rows {
+            wanted.push(SequenceRow {
+                id: row.try_get("id")?,
+                dedupe_key: row.try_get("dedupe_key")?,
+                tags: row.try_get("tags_text")?,
+                comments: row.try_get("comments_text")?,
+            });
+            last = Some(position_of(row)?);
+        }
+        if let Some(events) = recent.resolve(&wanted)? {
+            return Ok(SequenceBatch {
+                events,
+                next: last.or_else(|| after.cloned()),
+            });
+        }
+    }
+    let rows = read(pool, columns, &xid, seq, limit).await?;
+    let mut events = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for row in &rows {
+        events.push(decode(row)?);
+        last = Some(position_of(row)?);
+    }
+    Ok(SequenceBatch {
+        events,
+        next: last.or_else(|| after.cloned()),
+    })
+}
+
+fn position_of(row: &sqlx::postgres::PgRow) -> StoreResult<SequencePosition> {
+    Ok(position(
+        &row.try_get::<String, _>("position_xid")?,
+        row.try_get::<i64, _>("position_seq")?,
+    ))
+}
+
+/// `columns` of the rows after (xid, seq) that no running transaction can still precede.
+async fn read(
+    pool: &PgPool,
+    columns: &str,
+    xid: &str,
+    seq: i64,
+    limit: u32,
+) -> StoreResult<Vec<sqlx::postgres::PgRow>> {
     // One statement, so the xmin bound and the rows come from the same snapshot.
     let sql = format!(
         "SELECT {columns}, e.xid::text AS position_xid, e.seq AS position_seq FROM events e \
@@ -68,27 +122,12 @@ pub(super) async fn events_after(
          AND e.xid < pg_snapshot_xmin(pg_current_snapshot()) \
          ORDER BY e.xid, e.seq LIMIT $3"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
+    Ok(sqlx::query(AssertSqlSafe(sql))
         .bind(xid)
         .bind(seq)
         .bind(i64::from(limit))
         .fetch_all(pool)
-        .await?;
-    let mut events = Vec::with_capacity(rows.len());
-    let mut last = None;
-    for row in &rows {
-        events.push(decode(row)?);
-        last = Some((
-            row.try_get::<String, _>("position_xid")?,
-            row.try_get::<i64, _>("position_seq")?,
-        ));
-    }
-    Ok(SequenceBatch {
-        events,
-        next: last
-            .map(|(xid, seq)| position(&xid, seq))
-            .or_else(|| after.cloned()),
-    })
+        .await?)
 }
 
 pub(super) async fn events_behind(

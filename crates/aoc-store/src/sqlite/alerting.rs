@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, SqlitePool};
+use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 
 use crate::StoreResult;
 use crate::alerting::{
@@ -174,7 +174,34 @@ pub(super) async fn raise_alert(
     writer: &SqlitePool,
     alert: &NewAlert,
 ) -> StoreResult<(Alert, bool)> {
+    let mut conn = writer.acquire().await?;
+    raise_on(&mut conn, alert, micros(Utc::now())).await
+}
+
+/// [`raise_alert`] for each of `alerts`, in one transaction: one commit for a consumer
+/// batch's alerts instead of one each.
+pub(super) async fn raise_alerts(
+    writer: &SqlitePool,
+    alerts: &[NewAlert],
+) -> StoreResult<Vec<(Alert, bool)>> {
+    if alerts.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = micros(Utc::now());
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut raised = Vec::with_capacity(alerts.len());
+    for alert in alerts {
+        raised.push(raise_on(&mut tx, alert, now).await?);
+    }
+    tx.commit().await?;
+    Ok(raised)
+}
+
+async fn raise_on(
+    conn: &mut SqliteConnection,
+    alert: &NewAlert,
+    now: i64,
+) -> StoreResult<(Alert, bool)> {
     let inserted = sqlx::query(
         "INSERT INTO alerts (dedupe_key, rule_id, rule_name, severity, group_key, first_seen_us, \
          last_seen_us, event_ids, services, summary, created_at_us, updated_at_us) \
@@ -192,15 +219,37 @@ pub(super) async fn raise_alert(
     .bind(to_json(&alert.services)?)
     .bind(&alert.summary)
     .bind(now)
-    .execute(writer)
+    .execute(&mut *conn)
     .await?;
-    // Read back on the writer: whether new or already there, the row is committed.
+    // Read back on the writer: whether new or already there, the row is committed (or ours).
     let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE dedupe_key = ?");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(&alert.dedupe_key)
-        .fetch_one(writer)
+        .fetch_one(&mut *conn)
         .await?;
     Ok((map::alert(&row)?, inserted.rows_affected() > 0))
+}
+
+/// Replace the tags of each (event id, tags) in one transaction; how many events changed.
+pub(super) async fn set_tags_many(
+    writer: &SqlitePool,
+    tags: &[(String, Vec<String>)],
+) -> StoreResult<u64> {
+    if tags.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut changed = 0;
+    for (id, tags) in tags {
+        changed += sqlx::query("UPDATE events SET tags = ? WHERE id = ?")
+            .bind(to_json(tags)?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(changed)
 }
 
 pub(super) async fn get_alert(reader: &SqlitePool, id: i64) -> StoreResult<Option<Alert>> {

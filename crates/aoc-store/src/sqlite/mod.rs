@@ -30,6 +30,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     path: PathBuf,
     _checkpointer: Checkpointer,
+    recent: crate::RecentEvents,
 }
 
 /// Copies committed WAL frames into the database file from its own connection, in the
@@ -151,6 +152,7 @@ impl SqliteStore {
             reader,
             path,
             _checkpointer: checkpointer,
+            recent: crate::RecentEvents::default(),
         })
     }
 
@@ -195,7 +197,11 @@ impl EventStore for SqliteStore {
     }
 
     async fn update_events(&self, events: &[Event]) -> StoreResult<u64> {
-        write::update_events(&self.writer, events).await
+        // Before and after: no read in between serves the old version from memory.
+        self.recent.forget(events.iter().map(|e| e.id.as_str()));
+        let changed = write::update_events(&self.writer, events).await;
+        self.recent.forget(events.iter().map(|e| e.id.as_str()));
+        changed
     }
 
     async fn get(&self, id: &str) -> StoreResult<Option<Event>> {
@@ -303,7 +309,11 @@ impl EventStore for SqliteStore {
         after: Option<&crate::SequencePosition>,
         limit: u32,
     ) -> StoreResult<crate::SequenceBatch> {
-        sequence::events_after(&self.reader, after, limit).await
+        sequence::events_after(&self.reader, &self.recent, after, limit).await
+    }
+
+    fn recent_events(&self) -> Option<&crate::RecentEvents> {
+        Some(&self.recent)
     }
 
     async fn events_behind(
@@ -378,6 +388,17 @@ impl EventStore for SqliteStore {
 
     async fn raise_alert(&self, alert: &crate::NewAlert) -> StoreResult<(crate::Alert, bool)> {
         alerting::raise_alert(&self.writer, alert).await
+    }
+
+    async fn raise_alerts(
+        &self,
+        alerts: &[crate::NewAlert],
+    ) -> StoreResult<Vec<(crate::Alert, bool)>> {
+        alerting::raise_alerts(&self.writer, alerts).await
+    }
+
+    async fn set_tags_many(&self, tags: &[(String, Vec<String>)]) -> StoreResult<u64> {
+        alerting::set_tags_many(&self.writer, tags).await
     }
 
     async fn get_alert(&self, id: i64) -> StoreResult<Option<crate::Alert>> {

@@ -8,6 +8,7 @@ use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use super::query::{decode, select_events};
 use crate::codec::micros;
+use crate::recent::{RecentEvents, SequenceRow};
 use crate::{SequenceBatch, SequencePosition, StoreError, StoreResult};
 
 fn parse(position: &SequencePosition) -> StoreResult<i64> {
@@ -25,10 +26,16 @@ fn position(seq: i64) -> SequencePosition {
 
 pub(super) async fn events_after(
     reader: &SqlitePool,
+    recent: &RecentEvents,
     after: Option<&SequencePosition>,
     limit: u32,
 ) -> StoreResult<SequenceBatch> {
     let from = after.map(parse).transpose()?.unwrap_or(0);
+    if recent.is_enabled()
+        && let Some(batch) = from_recent(reader, recent, after, from, limit).await?
+    {
+        return Ok(batch);
+    }
     // The seq rides after the columns `decode` reads.
     let sql = select_events().replacen(" FROM events e", ", e.seq FROM events e", 1)
         + " WHERE e.seq > ? ORDER BY e.seq LIMIT ?";
@@ -47,6 +54,39 @@ pub(super) async fn events_after(
         events,
         next: last.map(position).or_else(|| after.cloned()),
     })
+}
+
+/// The batch after `from` with its events taken from `recent`, when it holds them all: only
+/// the rows' small columns are read (no body to inflate and parse).
+async fn from_recent(
+    reader: &SqlitePool,
+    recent: &RecentEvents,
+    after: Option<&SequencePosition>,
+    from: i64,
+    limit: u32,
+) -> StoreResult<Option<SequenceBatch>> {
+    let rows = sqlx::query(
+        "SELECT seq, id, dedupe_key, tags, comments FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(from)
+    .bind(i64::from(limit))
+    .fetch_all(reader)
+    .await?;
+    let mut wanted = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for row in &rows {
+        last = Some(row.try_get::<i64, _>(0)?);
+        wanted.push(SequenceRow {
+            id: row.try_get(1)?,
+            dedupe_key: row.try_get(2)?,
+            tags: row.try_get(3)?,
+            comments: row.try_get(4)?,
+        });
+    }
+    Ok(recent.resolve(&wanted)?.map(|events| SequenceBatch {
+        events,
+        next: last.map(position).or_else(|| after.cloned()),
+    }))
 }
 
 pub(super) async fn events_behind(

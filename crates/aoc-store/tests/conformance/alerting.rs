@@ -764,3 +764,38 @@ pub async fn outbox_status_per_channel(store: Store) {
         .unwrap();
     assert_eq!((mail.pending, mail.last_error), (0, None));
 }
+
+/// A batch of alerts raised at once answers as one-by-one raising would, in the order given:
+/// a key already stored and a key twice in the batch are found, not raised again.
+pub async fn raise_alerts_batch_answers_in_order(store: Store) {
+    let (existing, _) = store
+        .raise_alert(&new_alert("b|1", "r1", "high"))
+        .await
+        .unwrap();
+    let batch = [
+        new_alert("b|3", "r1", "low"),
+        new_alert("b|1", "r1", "low"),
+        new_alert("b|2", "r2", "medium"),
+        new_alert("b|3", "r1", "critical"),
+    ];
+    let raised = store.raise_alerts(&batch).await.unwrap();
+    let keys: Vec<(&str, bool)> = raised
+        .iter()
+        .map(|(a, created)| (a.dedupe_key.as_str(), *created))
+        .collect();
+    assert_eq!(
+        keys,
+        [("b|3", true), ("b|1", false), ("b|2", true), ("b|3", false)]
+    );
+    assert_eq!(raised[1].0, existing);
+    // The second b|3 found the first, with the first's details.
+    assert_eq!(raised[3].0, raised[0].0);
+    assert_eq!(raised[0].0.severity, "low");
+    for (alert, _) in &raised {
+        assert_eq!(
+            store.get_alert(alert.id).await.unwrap().as_ref(),
+            Some(alert)
+        );
+    }
+    assert!(store.raise_alerts(&[]).await.unwrap().is_empty());
+}

@@ -401,3 +401,114 @@ async fn postgres_sequence_and_cursors_survive_reopen() {
     raw.close().await;
     drop_schema(&admin, &schema).await;
 }
+
+/// Tags written for many events at once replace each event's tags; unknown ids are skipped.
+pub async fn set_tags_many_replaces_each_events_tags(store: Store) {
+    insert(&store, &named("g", 0..3)).await;
+    store.set_tags("g1", &["keep".to_string()]).await.unwrap();
+    let changed = store
+        .set_tags_many(&[
+            ("g0".into(), vec!["rule:a".into(), "rule:b".into()]),
+            ("missing".into(), vec!["x".into()]),
+            ("g2".into(), vec!["rule:c".into()]),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(changed, 2);
+    let tags = |id: &'static str| {
+        let store = store.clone();
+        async move { store.get(id).await.unwrap().unwrap().tags }
+    };
+    assert_eq!(tags("g0").await, ["rule:a", "rule:b"]);
+    assert_eq!(tags("g1").await, ["keep"]);
+    assert_eq!(tags("g2").await, ["rule:c"]);
+    assert_eq!(store.set_tags_many(&[]).await.unwrap(), 0);
+}
+
+/// With the recent-events cache on (a consumer runs in this process), the sequence hands out
+/// exactly what the database holds: the stored record when a re-delivered copy that was not
+/// stored differs from it, tags and comments as stored now, the renormalized version after an
+/// update, and events stored without passing through the cache.
+pub async fn sequence_from_memory_matches_the_database(store: Store) {
+    let Some(recent) = store.recent_events() else {
+        return;
+    };
+    recent.keep(1000);
+    let first = named("m", 0..4);
+    insert(&store, &first).await;
+    // The stored m1 was renormalized, m2 tagged, and a different record with m3's id was
+    // handed over after an insert that (as a duplicate) did not store it.
+    let mut renormalized = event("m1", 1);
+    renormalized.operation = "Renamed".into();
+    renormalized.display_summary = "renamed".into();
+    let mut impostor = event("m3", 3);
+    impostor.dedupe_key = "another-key".into();
+    impostor.operation = "Impostor".into();
+    recent.remember(vec![impostor]);
+    recent.remember(first);
+    store.update_events(&[renormalized]).await.unwrap();
+    store.set_tags("m2", &["vip".to_string()]).await.unwrap();
+    // Stored by someone else (no hand-over): read from the database.
+    insert(&store, &named("other", 0..2)).await;
+
+    let (from_memory, at) = read_all(&store, None, 2).await;
+    let ids: Vec<&str> = from_memory.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["m0", "m1", "m2", "m3", "other0", "other1"]);
+    for got in &from_memory {
+        let stored = store.get(&got.id).await.unwrap().unwrap();
+        assert_eq!(got, &stored, "{}", got.id);
+    }
+    assert_eq!(from_memory[1].operation, "Renamed");
+    assert_eq!(from_memory[2].tags, ["vip"]);
+    assert_eq!(from_memory[3].operation, "Set-Mailbox");
+    // However the reads were cut (PostgreSQL may hold rows back a moment), the batches
+    // holding m1, m3, other0 and other1 were read in full: at least three.
+    assert!(recent.hits_and_misses().1 >= 3);
+
+    // Handed over after storing, then tagged and commented: served from memory, with the
+    // tags and comments as stored now.
+    let fresh = named("h", 0..3);
+    insert(&store, &fresh).await;
+    recent.remember(fresh);
+    store.set_tags("h1", &["later".to_string()]).await.unwrap();
+    let comment = aoc_domain::Comment {
+        author: "ann".into(),
+        text: "seen".into(),
+        created_at: super::t(50),
+    };
+    store.add_comment("h2", &comment).await.unwrap();
+    let (hits, misses) = recent.hits_and_misses();
+    let (got, _) = read_all(&store, at, 10).await;
+    let (hits_after, misses_after) = recent.hits_and_misses();
+    assert!(hits_after > hits, "served from memory");
+    assert_eq!(misses_after, misses);
+    assert_eq!(got.len(), 3);
+    for got in &got {
+        assert_eq!(got, &store.get(&got.id).await.unwrap().unwrap(), "{}", got.id);
+    }
+    assert_eq!(got[1].tags, ["later"]);
+    assert_eq!(got[2].comments, [comment]);
+}
+
+/// Whole events after `from`, `limit` at a time, until the sequence is read to its end (on
+/// PostgreSQL an empty read while events lie beyond waits: see `drain`).
+async fn read_all(
+    store: &Store,
+    from: Option<SequencePosition>,
+    limit: u32,
+) -> (Vec<Event>, Option<SequencePosition>) {
+    let mut events = Vec::new();
+    let mut at = from;
+    loop {
+        let batch = store.events_after(at.as_ref(), limit).await.unwrap();
+        if batch.events.is_empty() {
+            if store.events_behind(at.as_ref(), 1).await.unwrap() == 0 {
+                return (events, at);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            continue;
+        }
+        events.extend(batch.events);
+        at = batch.next;
+    }
+}
