@@ -846,6 +846,12 @@ pub struct Concurrent {
     /// How long the evaluator needed after ingest finished to have looked at every event.
     pub catch_up: Duration,
     pub alerts: u64,
+    /// Sequence reads served from the events ingest kept in memory, and reads that decoded
+    /// the batch from the database.
+    pub from_memory: (u64, u64),
+    /// This process's peak RSS during the phase (ingest, evaluator and the events kept in
+    /// memory for it), when the kernel lets the peak be reset.
+    pub peak_rss: Option<u64>,
 }
 
 impl Concurrent {
@@ -859,6 +865,9 @@ impl Concurrent {
             "ingest_seconds": self.ingest.as_secs_f64(),
             "events_per_second": self.events_per_second(),
             "evaluator_catch_up_seconds": self.catch_up.as_secs_f64(),
+            "batches_read_from_memory": self.from_memory.0,
+            "batches_read_from_database": self.from_memory.1,
+            "peak_rss_bytes": self.peak_rss,
             "alerts_raised": self.alerts,
         })
     }
@@ -889,6 +898,7 @@ pub async fn ingest_while_evaluating(
     for body in custom_rules() {
         ctx.rules.create(&body, &caller).await?;
     }
+    let reset = super::server::reset_own_peak();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let background = {
         let store = store.clone();
@@ -936,5 +946,10 @@ pub async fn ingest_while_evaluating(
         ingest: round.elapsed,
         catch_up,
         alerts,
+        from_memory: store
+            .recent_events()
+            .map(aoc_store::RecentEvents::hits_and_misses)
+            .unwrap_or_default(),
+        peak_rss: super::server::memory("self").peak.filter(|_| reset),
     })
 }

@@ -578,6 +578,21 @@ fn consumer_rows(rows: &mut Vec<(String, Vec<String>)>, all: &[StoreFigures]) {
             .collect(),
     ));
     rows.push((
+        "  batches read from memory / from the database".into(),
+        all.iter()
+            .map(|f| {
+                let (memory, database) = f.alerts.concurrent.from_memory;
+                format!("{memory} / {database}")
+            })
+            .collect(),
+    ));
+    rows.push((
+        "  peak RSS (ingest + evaluator)".into(),
+        all.iter()
+            .map(|f| mb(f.alerts.concurrent.peak_rss))
+            .collect(),
+    ));
+    rows.push((
         "  evaluator catch-up after ingest".into(),
         all.iter()
             .map(|f| format!("{:.1} s", f.alerts.concurrent.catch_up.as_secs_f64()))
@@ -645,6 +660,12 @@ fn consumer_rows(rows: &mut Vec<(String, Vec<String>)>, all: &[StoreFigures]) {
                     "n/a".into()
                 }
             })
+            .collect(),
+    ));
+    rows.push((
+        "  batches read from memory / from the database".into(),
+        all.iter()
+            .map(|f| format!("{} / {}", f.siem.from_memory.0, f.siem.from_memory.1))
             .collect(),
     ));
     rows.push((
