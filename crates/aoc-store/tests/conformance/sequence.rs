@@ -484,7 +484,12 @@ pub async fn sequence_from_memory_matches_the_database(store: Store) {
     assert_eq!(misses_after, misses);
     assert_eq!(got.len(), 3);
     for got in &got {
-        assert_eq!(got, &store.get(&got.id).await.unwrap().unwrap(), "{}", got.id);
+        assert_eq!(
+            got,
+            &store.get(&got.id).await.unwrap().unwrap(),
+            "{}",
+            got.id
+        );
     }
     assert_eq!(got[1].tags, ["later"]);
     assert_eq!(got[2].comments, [comment]);
