@@ -78,10 +78,11 @@ pub async fn run_once<C: Consumer + ?Sized>(
 /// A consumer runs in this process from now on: have the store keep the events it stores
 /// in memory a while, so the consumer reads them without decoding them back (see
 /// `aoc_store::recent`).
-pub fn keep_recent(store: &dyn EventStore) {
-    if let Some(recent) = store.recent_events() {
-        recent.keep(aoc_store::recent::DEFAULT_CAPACITY);
-    }
+/// Returns a receiver that changes when events are stored (see [`stored_since`]).
+pub fn keep_recent(store: &dyn EventStore) -> Option<tokio::sync::watch::Receiver<u64>> {
+    let recent = store.recent_events()?;
+    recent.keep(aoc_store::recent::DEFAULT_CAPACITY);
+    Some(recent.subscribe())
 }
 
 /// How far behind the stored events a consumer is, for a status route or a metric.
@@ -144,26 +145,38 @@ pub async fn run_until<C: Consumer + ?Sized>(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) {
-    keep_recent(store);
+    let mut stored = keep_recent(store);
     let shutdown = std::pin::pin!(shutdown);
     let mut shutdown = shutdown;
     let full = usize::try_from(options.batch.max(1)).unwrap_or(usize::MAX);
     loop {
-        let pause = match run_once(store, consumer, options.batch).await {
+        let (pause, wake_on_store) = match run_once(store, consumer, options.batch).await {
             // A full batch: more are likely waiting.
-            Ok(n) if n >= full => Duration::ZERO,
-            Ok(_) => options.idle,
+            Ok(n) if n >= full => (Duration::ZERO, false),
+            Ok(_) => (options.idle, true),
             Err(e) => {
                 tracing::warn!(consumer = consumer.name(), error = %e, "consumer batch failed; will retry");
-                options.retry
+                (options.retry, false)
             }
         };
         tokio::select! {
             biased;
             () = &mut shutdown => return,
             () = tokio::time::sleep(pause) => {}
+            () = stored_since(stored.as_mut()), if wake_on_store => {}
         }
     }
+}
+
+/// Resolves when this process stored events since the receiver last looked; never without a
+/// receiver (the caller's pause then runs its course).
+pub async fn stored_since(stored: Option<&mut tokio::sync::watch::Receiver<u64>>) {
+    if let Some(rx) = stored
+        && rx.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }
 
 #[cfg(test)]

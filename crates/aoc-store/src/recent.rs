@@ -29,9 +29,12 @@ use crate::{StoreError, StoreResult};
 /// 50 MB. A consumer further behind than this reads from the database as before.
 pub const DEFAULT_CAPACITY: usize = 4096;
 
-#[derive(Default)]
 pub struct RecentEvents {
     inner: Mutex<Inner>,
+    /// Counts hand-overs, so a consumer waiting for work wakes when events are stored instead
+    /// of at its next poll: a poll interval of a second lets ingest run thousands of events
+    /// ahead, past what is kept, and the consumer then decodes them from the database.
+    stored: tokio::sync::watch::Sender<u64>,
     /// Sequence reads served from memory, and reads that went to the database in full.
     served: AtomicU64,
     missed: AtomicU64,
@@ -44,6 +47,17 @@ struct Inner {
     by_id: HashMap<String, Arc<Event>>,
     /// Ids in the order they were remembered, oldest first (may hold ids forgotten since).
     order: VecDeque<String>,
+}
+
+impl Default for RecentEvents {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            stored: tokio::sync::watch::Sender::new(0),
+            served: AtomicU64::default(),
+            missed: AtomicU64::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for RecentEvents {
@@ -113,8 +127,15 @@ impl RecentEvents {
                 order.retain(|id| by_id.contains_key(id));
             }
         }
+        self.stored.send_modify(|n| *n = n.wrapping_add(1));
         // Freeing a few thousand parsed records takes a while: not under the lock.
         drop(evicted);
+    }
+
+    /// Changes each time events are handed over: `changed()` on it is how a consumer waits
+    /// for new events (it resolves at once when some were stored since it last looked).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.stored.subscribe()
     }
 
     /// (Reads served from memory, reads that had to go to the database) since start.
@@ -283,6 +304,24 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+    }
+
+    #[tokio::test]
+    async fn a_hand_over_wakes_a_waiting_consumer() {
+        let recent = RecentEvents::default();
+        recent.keep(10);
+        let mut stored = recent.subscribe();
+        let waiting = tokio::spawn(async move { stored.changed().await.is_ok() });
+        tokio::task::yield_now().await;
+        recent.remember(vec![event("a", "ka")]);
+        assert!(waiting.await.unwrap());
+        // Stored while nobody was waiting: the next wait returns at once.
+        let mut late = recent.subscribe();
+        recent.remember(vec![event("b", "kb")]);
+        tokio::time::timeout(std::time::Duration::from_secs(5), late.changed())
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[test]

@@ -129,19 +129,21 @@ impl Forwarder {
     /// `idle` when up to date, and after a failure a pause that doubles per failure (jittered,
     /// capped) or what the receiver's Retry-After asked for.
     pub async fn run_until(&self, shutdown: impl std::future::Future<Output = ()>) {
-        consumer::keep_recent(self.store.as_ref());
+        let mut stored = consumer::keep_recent(self.store.as_ref());
         let mut shutdown = std::pin::pin!(shutdown);
         let full = usize::try_from(self.options.batch).unwrap_or(usize::MAX);
         let mut failures: u32 = 0;
         let mut above_warn = false;
         let mut next_count = Instant::now();
         loop {
+            let mut wake_on_store = false;
             let pause = match self.forward_once().await {
                 Ok(n) => {
                     failures = 0;
                     if n >= full {
                         Duration::ZERO
                     } else {
+                        wake_on_store = true;
                         self.options.idle
                     }
                 }
@@ -171,6 +173,7 @@ impl Forwarder {
                 biased;
                 () = &mut shutdown => return,
                 () = tokio::time::sleep(pause) => {}
+                () = consumer::stored_since(stored.as_mut()), if wake_on_store => {}
             }
         }
     }
