@@ -537,6 +537,21 @@ fn print_table(all: &[StoreFigures], n: u64, consumers: bool) {
     }
 }
 
+/// An ingest rate beside a consumer against the plain first round, as a signed percentage.
+fn change_from_plain(f: &StoreFigures, with: f64) -> String {
+    let without = f.first.events_per_second();
+    if without > 0.0 {
+        format!("{:+.1} %", 100.0 * (with - without) / without)
+    } else {
+        "n/a".into()
+    }
+}
+
+/// Consumer batches read from memory / from the database.
+fn memory_split((memory, database): (u64, u64)) -> String {
+    format!("{memory} / {database}")
+}
+
 /// The alert-rule and SIEM rows of the table.
 fn consumer_rows(rows: &mut Vec<(String, Vec<String>)>, all: &[StoreFigures]) {
     if let Some(first) = all.first() {
@@ -566,24 +581,13 @@ fn consumer_rows(rows: &mut Vec<(String, Vec<String>)>, all: &[StoreFigures]) {
     rows.push((
         "  vs the same ingest without".into(),
         all.iter()
-            .map(|f| {
-                let with = f.alerts.concurrent.events_per_second();
-                let without = f.first.events_per_second();
-                if without > 0.0 {
-                    format!("{:+.1} %", 100.0 * (with - without) / without)
-                } else {
-                    "n/a".into()
-                }
-            })
+            .map(|f| change_from_plain(f, f.alerts.concurrent.events_per_second()))
             .collect(),
     ));
     rows.push((
         "  batches read from memory / from the database".into(),
         all.iter()
-            .map(|f| {
-                let (memory, database) = f.alerts.concurrent.from_memory;
-                format!("{memory} / {database}")
-            })
+            .map(|f| memory_split(f.alerts.concurrent.from_memory))
             .collect(),
     ));
     rows.push((
@@ -651,21 +655,13 @@ fn consumer_rows(rows: &mut Vec<(String, Vec<String>)>, all: &[StoreFigures]) {
     rows.push((
         "  vs the same ingest without".into(),
         all.iter()
-            .map(|f| {
-                let with = f.siem.events_per_second();
-                let without = f.first.events_per_second();
-                if without > 0.0 {
-                    format!("{:+.1} %", 100.0 * (with - without) / without)
-                } else {
-                    "n/a".into()
-                }
-            })
+            .map(|f| change_from_plain(f, f.siem.events_per_second()))
             .collect(),
     ));
     rows.push((
         "  batches read from memory / from the database".into(),
         all.iter()
-            .map(|f| format!("{} / {}", f.siem.from_memory.0, f.siem.from_memory.1))
+            .map(|f| memory_split(f.siem.from_memory))
             .collect(),
     ));
     rows.push((
