@@ -91,6 +91,15 @@ pub struct RuleMatch {
     pub occurred_at: DateTime<Utc>,
 }
 
+/// A threshold group's window: how many matches of a rule lie in it is what
+/// [`crate::EventStore::rule_match_counts`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSpan {
+    pub group_key: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
 /// A saved search: a name and the `/api/events` filters, owned by a subject, optionally shared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedSearch {

@@ -50,8 +50,8 @@ mod text;
 
 pub use activity::{Activity, NewActivity};
 pub use alerting::{
-    Alert, AlertCount, AlertQuery, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus, RuleMatch,
-    SavedSearch, StoredRule,
+    Alert, AlertCount, AlertQuery, GroupSpan, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus,
+    RuleMatch, SavedSearch, StoredRule,
 };
 pub use in_flight::{DEFAULT_DEPTH as DEFAULT_INSERTS_IN_FLIGHT, InFlight};
 pub use jobs::{Job, JobEnd, JobQuery, JobState, NewJob};
@@ -328,8 +328,8 @@ pub trait EventStore: Send + Sync + 'static {
     async fn record_rule_matches(&self, _matches: &[RuleMatch]) -> StoreResult<()> {
         Err(StoreError::Unsupported("rule matches"))
     }
-    /// The ids of the events rule `rule_id` matched for `group_key` with `from <= occurred_at
-    /// <= to`, oldest first, at most `limit`; and how many there are in all.
+    /// The events rule `rule_id` matched for `group_key` with `from <= occurred_at <= to`, as
+    /// (event id, when), oldest first, at most `limit`; and how many there are in all.
     async fn rule_matches_in(
         &self,
         _rule_id: &str,
@@ -337,7 +337,17 @@ pub trait EventStore: Send + Sync + 'static {
         _from: DateTime<Utc>,
         _to: DateTime<Utc>,
         _limit: u32,
-    ) -> StoreResult<(u64, Vec<String>)> {
+    ) -> StoreResult<(u64, Vec<(String, DateTime<Utc>)>)> {
+        Err(StoreError::Unsupported("rule matches"))
+    }
+    /// For each span, in order, how many matches of rule `rule_id` its group has with
+    /// `from <= occurred_at <= to`: one round trip for every group a batch touched, where most
+    /// hold too few matches for a closer look.
+    async fn rule_match_counts(
+        &self,
+        _rule_id: &str,
+        _spans: &[GroupSpan],
+    ) -> StoreResult<Vec<u64>> {
         Err(StoreError::Unsupported("rule matches"))
     }
     /// Forget matches that happened before `cutoff`; returns how many.
@@ -371,6 +381,22 @@ pub trait EventStore: Send + Sync + 'static {
             }
         }
         Ok(changed)
+    }
+    /// One rule-evaluation batch's writes: threshold matches recorded (as
+    /// [`Self::record_rule_matches`]), alerts raised (as [`Self::raise_alerts`], answered in
+    /// order) and tags set (as [`Self::set_tags_many`]). Backends do it in one transaction:
+    /// beside a bulk load every write waits for the writer behind the load's batches, so one
+    /// wait per evaluated batch instead of three is what lets the evaluator keep up.
+    async fn write_evaluation(
+        &self,
+        matches: &[RuleMatch],
+        alerts: &[NewAlert],
+        tags: &[(String, Vec<String>)],
+    ) -> StoreResult<Vec<(Alert, bool)>> {
+        self.record_rule_matches(matches).await?;
+        let raised = self.raise_alerts(alerts).await?;
+        self.set_tags_many(tags).await?;
+        Ok(raised)
     }
     async fn get_alert(&self, _id: i64) -> StoreResult<Option<Alert>> {
         Err(StoreError::Unsupported("alerts"))

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use aoc_domain::rules::{CompiledRule, EventView, MatchContext};
 use aoc_domain::{Event, Source};
-use aoc_store::{AlertQuery, EventStore, NewAlert, RuleMatch};
+use aoc_store::{AlertQuery, EventStore, GroupSpan, NewAlert, RuleMatch};
 
 use super::metric_names;
 use super::rules::RuleService;
@@ -26,8 +26,8 @@ use crate::error::AppError;
 /// Matches a threshold group's span is read with, at most (a burst far past any threshold).
 const MAX_SPAN_MATCHES: u32 = 2_000;
 
-/// A threshold rule and one event it matched.
-type RuleAndEvent<'e> = (Arc<CompiledRule>, &'e Event);
+/// A threshold rule and the events of a batch it matched, per group.
+type RuleGroups<'e> = (Arc<CompiledRule>, BTreeMap<String, Vec<&'e Event>>);
 
 /// The evaluator's consumer name (its cursor in the store).
 pub const EVALUATOR_NAME: &str = "alert-rules";
@@ -64,12 +64,20 @@ impl RuleEvaluator {
         }
     }
 
-    /// Raise a batch's alerts in one store transaction; count, log and hand each to the sink.
+    /// Raise alerts in one store transaction and announce them.
     async fn raise_all(&self, alerts: Vec<NewAlert>) -> Result<Vec<aoc_store::Alert>, AppError> {
         if alerts.is_empty() {
             return Ok(Vec::new());
         }
         let raised = self.store.raise_alerts(&alerts).await?;
+        self.announce(raised).await
+    }
+
+    /// Count, log and hand to the sink each alert raised (or found raised already).
+    async fn announce(
+        &self,
+        raised: Vec<(aoc_store::Alert, bool)>,
+    ) -> Result<Vec<aoc_store::Alert>, AppError> {
         let mut stored_alerts = Vec::with_capacity(raised.len());
         for (stored, created) in raised {
             if created {
@@ -133,6 +141,7 @@ impl RuleEvaluator {
     /// Threshold rules: record the matches, then for each matched event ask whether the window
     /// ending at it holds enough; the first event that crosses raises the alert, later ones in
     /// the same suppression window find it.
+    /// The matches must be recorded already (they count towards their own windows).
     async fn thresholds(
         &self,
         matches: Vec<(Arc<CompiledRule>, &Event, String)>,
@@ -140,31 +149,22 @@ impl RuleEvaluator {
         if matches.is_empty() {
             return Ok(());
         }
-        let rows: Vec<RuleMatch> = matches
-            .iter()
-            .map(|(rule, event, group)| RuleMatch {
-                rule_id: rule.rule().id.clone(),
-                group_key: group.clone(),
-                event_id: event.id.clone(),
-                occurred_at: event.timestamp,
-            })
-            .collect();
-        self.store.record_rule_matches(&rows).await?;
 
-        // Per (rule, group), in time order: the window check only needs to run where the count
-        // can have changed.
-        let mut by_group: BTreeMap<(String, String), Vec<RuleAndEvent<'_>>> = BTreeMap::new();
+        // Per rule, per group, in time order: the window check only needs to run where the
+        // count can have changed.
+        let mut by_rule: BTreeMap<String, RuleGroups<'_>> = BTreeMap::new();
+        let mut in_batch: HashMap<&str, &Event> = HashMap::new();
         for (rule, event, group) in matches {
-            by_group
-                .entry((rule.rule().id.clone(), group))
+            in_batch.insert(event.id.as_str(), event);
+            by_rule
+                .entry(rule.rule().id.clone())
+                .or_insert_with(|| (rule.clone(), BTreeMap::new()))
+                .1
+                .entry(group)
                 .or_default()
-                .push((rule, event));
+                .push(event);
         }
-        for ((rule_id, group), mut events) in by_group {
-            events.sort_by_key(|(_, e)| e.timestamp);
-            let (Some((rule, first)), Some((_, last))) = (events.first(), events.last()) else {
-                continue;
-            };
+        for (rule_id, (rule, groups)) in by_rule {
             let r = rule.rule();
             let Some(threshold) = &r.threshold else {
                 continue;
@@ -177,67 +177,94 @@ impl RuleEvaluator {
             ));
             // Events arrive out of time order (Management API blobs, re-deliveries), so a window
             // that reaches the count may end at an event stored earlier or later than these:
-            // every window holding one of these events lies in [first - window, last + window].
-            // Fewer matches than the count there (the usual case) settle it in one query.
-            let (span_from, span_to) = (first.timestamp - window, last.timestamp + window);
-            let (in_span, ids) = self
-                .store
-                .rule_matches_in(&rule_id, &group, span_from, span_to, MAX_SPAN_MATCHES)
-                .await?;
-            if in_span < u64::from(threshold.count) {
-                continue;
+            // every window holding one of a group's events lies in [first - window, last +
+            // window]. One query counts that span for every group of the batch; fewer matches
+            // than the count there (the usual case) settle the group.
+            let mut spans = Vec::with_capacity(groups.len());
+            for (group, events) in &groups {
+                let (Some(first), Some(last)) = (
+                    events.iter().map(|e| e.timestamp).min(),
+                    events.iter().map(|e| e.timestamp).max(),
+                ) else {
+                    continue;
+                };
+                spans.push(GroupSpan {
+                    group_key: group.clone(),
+                    from: first - window,
+                    to: last + window,
+                });
             }
-            let mut matched: Vec<(DateTime<Utc>, String, String)> = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(e) = self.store.get(&id).await? {
-                    matched.push((e.timestamp, id, e.service));
-                }
-            }
-            matched.sort();
-            let times: Vec<DateTime<Utc>> = matched.iter().map(|(t, _, _)| *t).collect();
-            for (start, end) in crossings(&times, threshold.count, window, suppress) {
-                let at = matched[end].0;
-                let count = end + 1 - start;
-                let from = at - window;
-                let suppress_minutes = u32::try_from(suppress.num_minutes()).unwrap_or(u32::MAX);
-                let dedupe_key = format!(
-                    "window:{rule_id}:{group}:{}",
-                    bucket(from, suppress_minutes.max(1))
-                );
-                if self
-                    .alerted_otherwise(&rule_id, &group, at - suppress, &dedupe_key)
-                    .await?
-                {
+            let counts = self.store.rule_match_counts(&rule_id, &spans).await?;
+            for (span, in_span) in spans.iter().zip(counts) {
+                if in_span < u64::from(threshold.count) {
                     continue;
                 }
-                let in_window = &matched[start..=end];
-                let raised = self
-                    .raise_all(vec![NewAlert {
-                        rule_id: rule_id.clone(),
-                        rule_name: r.name.clone(),
-                        severity: r.severity.as_str().to_string(),
-                        dedupe_key,
-                        group_key: Some(group.clone()),
-                        first_seen: in_window[0].0,
-                        last_seen: at,
-                        event_ids: in_window.iter().map(|(_, id, _)| id.clone()).collect(),
-                        services: vec![matched[end].2.clone()],
-                        summary: format!(
-                            "{count} matches of {} by {group} within {} minutes",
-                            r.name, threshold.minutes
-                        ),
-                    }])
+                let group = &span.group_key;
+                let (_, matched) = self
+                    .store
+                    .rule_matches_in(&rule_id, group, span.from, span.to, MAX_SPAN_MATCHES)
                     .await?;
-                // A threshold rule tags the events of its alert, not every event it counts
-                // (tagging each single download would cost a write per event and say nothing).
-                if !r.tags.is_empty() {
-                    for alert in &raised {
-                        self.tag_ids(&alert.event_ids, &r.tags).await?;
+                let times: Vec<DateTime<Utc>> = matched.iter().map(|(_, at)| *at).collect();
+                for (start, end) in crossings(&times, threshold.count, window, suppress) {
+                    let at = times[end];
+                    let count = end + 1 - start;
+                    let from = at - window;
+                    let suppress_minutes =
+                        u32::try_from(suppress.num_minutes()).unwrap_or(u32::MAX);
+                    let dedupe_key = format!(
+                        "window:{rule_id}:{group}:{}",
+                        bucket(from, suppress_minutes.max(1))
+                    );
+                    if self
+                        .alerted_otherwise(&rule_id, group, at - suppress, &dedupe_key)
+                        .await?
+                    {
+                        continue;
+                    }
+                    let in_window = &matched[start..=end];
+                    let service = self.service_of(&matched[end].0, &in_batch).await?;
+                    let raised = self
+                        .raise_all(vec![NewAlert {
+                            rule_id: rule_id.clone(),
+                            rule_name: r.name.clone(),
+                            severity: r.severity.as_str().to_string(),
+                            dedupe_key,
+                            group_key: Some(group.clone()),
+                            first_seen: in_window[0].1,
+                            last_seen: at,
+                            event_ids: in_window.iter().map(|(id, _)| id.clone()).collect(),
+                            services: service.into_iter().collect(),
+                            summary: format!(
+                                "{count} matches of {} by {group} within {} minutes",
+                                r.name, threshold.minutes
+                            ),
+                        }])
+                        .await?;
+                    // A threshold rule tags the events of its alert, not every event it counts
+                    // (tagging each single download would cost a write per event and say
+                    // nothing).
+                    if !r.tags.is_empty() {
+                        for alert in &raised {
+                            self.tag_ids(&alert.event_ids, &r.tags).await?;
+                        }
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// The service of a matched event: from the batch when it is there, else from the store
+    /// (None when the event is gone since, purged by retention).
+    async fn service_of(
+        &self,
+        id: &str,
+        in_batch: &HashMap<&str, &Event>,
+    ) -> Result<Option<String>, AppError> {
+        if let Some(event) = in_batch.get(id) {
+            return Ok(Some(event.service.clone()));
+        }
+        Ok(self.store.get(id).await?.map(|e| e.service))
     }
 
     /// Add `tags` to the stored events with these ids (idempotent: an event that has them all
@@ -279,21 +306,15 @@ impl RuleEvaluator {
             a.group_key.as_deref() == Some(group) && a.last_seen >= since && a.dedupe_key != key
         }))
     }
+}
 
-    /// Tags rules ask for, merged into each matched event's own, written in one transaction.
-    async fn apply_tags(
-        &self,
-        tags: HashMap<&str, (&Event, HashSet<String>)>,
-    ) -> Result<(), AppError> {
-        let changed: Vec<(String, Vec<String>)> = tags
-            .into_iter()
-            .filter_map(|(id, (event, add))| {
-                merged_tags(&event.tags, &add).map(|merged| (id.to_string(), merged))
-            })
-            .collect();
-        self.store.set_tags_many(&changed).await?;
-        Ok(())
-    }
+/// Tags rules ask for, merged into each matched event's own: the events whose tags change.
+fn changed_tags(tags: HashMap<&str, (&Event, HashSet<String>)>) -> Vec<(String, Vec<String>)> {
+    tags.into_iter()
+        .filter_map(|(id, (event, add))| {
+            merged_tags(&event.tags, &add).map(|merged| (id.to_string(), merged))
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -341,9 +362,25 @@ impl Consumer for RuleEvaluator {
                 }
             }
         }
-        self.raise_all(alerts).await?;
-        self.thresholds(threshold_matches).await?;
-        self.apply_tags(tags).await
+        // The batch's matches, alerts and tags in one transaction; then the threshold windows,
+        // which count the matches just recorded.
+        let rows: Vec<RuleMatch> = threshold_matches
+            .iter()
+            .map(
+                |(rule, event, group): &(Arc<CompiledRule>, &Event, String)| RuleMatch {
+                    rule_id: rule.rule().id.clone(),
+                    group_key: group.clone(),
+                    event_id: event.id.clone(),
+                    occurred_at: event.timestamp,
+                },
+            )
+            .collect();
+        let raised = self
+            .store
+            .write_evaluation(&rows, &alerts, &changed_tags(tags))
+            .await?;
+        self.announce(raised).await?;
+        self.thresholds(threshold_matches).await
     }
 }
 

@@ -10,13 +10,13 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::encode::{pg_json, pg_text, time_text};
 use super::micros_of;
-use crate::StoreResult;
 use crate::alerting::{
-    Alert, AlertCount, AlertQuery, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus, RuleMatch,
-    SavedSearch, StoredRule,
+    Alert, AlertCount, AlertQuery, GroupSpan, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus,
+    RuleMatch, SavedSearch, StoredRule,
 };
-use crate::codec::to_json;
+use crate::codec::{from_micros, to_json};
 use crate::rows::alerting as map;
+use crate::{StoreError, StoreResult};
 
 /// JSON text a JSONB column accepts.
 fn jsonb(value: &Value) -> StoreResult<String> {
@@ -144,6 +144,14 @@ pub(super) async fn record_rule_matches(pool: &PgPool, matches: &[RuleMatch]) ->
     if matches.is_empty() {
         return Ok(());
     }
+    let mut conn = pool.acquire().await?;
+    record_on(&mut conn, matches).await
+}
+
+async fn record_on(conn: &mut PgConnection, matches: &[RuleMatch]) -> StoreResult<()> {
+    if matches.is_empty() {
+        return Ok(());
+    }
     let mut rule_ids = Vec::with_capacity(matches.len());
     let mut group_keys = Vec::with_capacity(matches.len());
     let mut event_ids = Vec::with_capacity(matches.len());
@@ -165,7 +173,7 @@ pub(super) async fn record_rule_matches(pool: &PgPool, matches: &[RuleMatch]) ->
     .bind(group_keys)
     .bind(event_ids)
     .bind(occurred)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -177,17 +185,18 @@ pub(super) async fn rule_matches_in(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     max: u32,
-) -> StoreResult<(u64, Vec<String>)> {
-    // One statement, so the count and the ids come from the same snapshot.
-    let (total, ids): (i64, Vec<String>) = sqlx::query_as(
+) -> StoreResult<(u64, Vec<(String, DateTime<Utc>)>)> {
+    // One statement, so the count and the matches come from the same snapshot.
+    let at = micros_of("occurred_at");
+    let (total, ids, times): (i64, Vec<String>, Vec<i64>) = sqlx::query_as(AssertSqlSafe(format!(
         "WITH w AS (SELECT event_id, occurred_at FROM rule_matches \
          WHERE rule_id = $1 AND group_key = $2 \
-         AND occurred_at BETWEEN $3::timestamptz AND $4::timestamptz) \
+         AND occurred_at BETWEEN $3::timestamptz AND $4::timestamptz), \
+         f AS (SELECT event_id, occurred_at FROM w ORDER BY occurred_at, event_id LIMIT $5) \
          SELECT (SELECT count(*) FROM w), \
-         coalesce((SELECT array_agg(event_id ORDER BY occurred_at, event_id) \
-         FROM (SELECT event_id, occurred_at FROM w ORDER BY occurred_at, event_id LIMIT $5) f), \
-         '{}')",
-    )
+         coalesce((SELECT array_agg(event_id ORDER BY occurred_at, event_id) FROM f), '{{}}'), \
+         coalesce((SELECT array_agg({at} ORDER BY occurred_at, event_id) FROM f), '{{}}')"
+    )))
     .bind(pg_text(rule_id))
     .bind(pg_text(group_key))
     .bind(time_text(from))
@@ -195,7 +204,43 @@ pub(super) async fn rule_matches_in(
     .bind(limit(max))
     .fetch_one(pool)
     .await?;
-    Ok((count(total), ids))
+    let matches = ids
+        .into_iter()
+        .zip(times)
+        .map(|(id, us)| {
+            from_micros(us)
+                .map(|at| (id, at))
+                .ok_or_else(|| StoreError::Corrupt(format!("rule match time {us} out of range")))
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok((count(total), matches))
+}
+
+pub(super) async fn rule_match_counts(
+    pool: &PgPool,
+    rule_id: &str,
+    spans: &[GroupSpan],
+) -> StoreResult<Vec<u64>> {
+    if spans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups: Vec<String> = spans.iter().map(|s| pg_text(&s.group_key)).collect();
+    let froms: Vec<String> = spans.iter().map(|s| time_text(s.from)).collect();
+    let tos: Vec<String> = spans.iter().map(|s| time_text(s.to)).collect();
+    // Each span is counted on the (rule_id, group_key, occurred_at) index.
+    let counts: Vec<i64> = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM rule_matches m WHERE m.rule_id = $1 AND m.group_key = s.g \
+         AND m.occurred_at BETWEEN s.lo::timestamptz AND s.hi::timestamptz) \
+         FROM UNNEST($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS s(g, lo, hi, n) \
+         ORDER BY s.n",
+    )
+    .bind(pg_text(rule_id))
+    .bind(groups)
+    .bind(froms)
+    .bind(tos)
+    .fetch_all(pool)
+    .await?;
+    Ok(counts.into_iter().map(count).collect())
 }
 
 pub(super) async fn prune_rule_matches(pool: &PgPool, cutoff: DateTime<Utc>) -> StoreResult<u64> {
@@ -283,21 +328,51 @@ pub(super) async fn set_tags_many(
     if tags.is_empty() {
         return Ok(0);
     }
+    let mut tx = pool.begin().await?;
+    let changed = set_tags_on(&mut tx, tags).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// In id order, so two transactions tagging the same events wait for each other instead of
+/// deadlocking.
+async fn set_tags_on(conn: &mut PgConnection, tags: &[(String, Vec<String>)]) -> StoreResult<u64> {
     let mut sorted: Vec<&(String, Vec<String>)> = tags.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut tx = pool.begin().await?;
     let mut changed = 0;
     for (id, tags) in sorted {
         let tags: Vec<String> = tags.iter().map(|t| pg_text(t)).collect();
         changed += sqlx::query("UPDATE events SET tags = $1::jsonb WHERE id = $2")
             .bind(to_json(&tags)?)
             .bind(pg_text(id))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
     }
-    tx.commit().await?;
     Ok(changed)
+}
+
+pub(super) async fn write_evaluation(
+    pool: &PgPool,
+    matches: &[RuleMatch],
+    alerts: &[NewAlert],
+    tags: &[(String, Vec<String>)],
+) -> StoreResult<Vec<(Alert, bool)>> {
+    if matches.is_empty() && alerts.is_empty() && tags.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut order: Vec<usize> = (0..alerts.len()).collect();
+    order.sort_by(|a, b| alerts[*a].dedupe_key.cmp(&alerts[*b].dedupe_key));
+    let now = Utc::now();
+    let mut tx = pool.begin().await?;
+    record_on(&mut tx, matches).await?;
+    let mut raised: Vec<Option<(Alert, bool)>> = vec![None; alerts.len()];
+    for i in order {
+        raised[i] = Some(raise_on(&mut tx, &alerts[i], now).await?);
+    }
+    set_tags_on(&mut tx, tags).await?;
+    tx.commit().await?;
+    Ok(raised.into_iter().flatten().collect())
 }
 
 pub(super) async fn get_alert(pool: &PgPool, id: i64) -> StoreResult<Option<Alert>> {

@@ -293,8 +293,16 @@ impl EventStore for PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         limit: u32,
-    ) -> StoreResult<(u64, Vec<String>)> {
+    ) -> StoreResult<(u64, Vec<(String, DateTime<Utc>)>)> {
         alerting::rule_matches_in(&self.pool, rule_id, group_key, from, to, limit).await
+    }
+
+    async fn rule_match_counts(
+        &self,
+        rule_id: &str,
+        spans: &[crate::GroupSpan],
+    ) -> StoreResult<Vec<u64>> {
+        alerting::rule_match_counts(&self.pool, rule_id, spans).await
     }
 
     async fn prune_rule_matches(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
@@ -310,6 +318,15 @@ impl EventStore for PgStore {
         alerts: &[crate::NewAlert],
     ) -> StoreResult<Vec<(crate::Alert, bool)>> {
         alerting::raise_alerts(&self.pool, alerts).await
+    }
+
+    async fn write_evaluation(
+        &self,
+        matches: &[crate::RuleMatch],
+        alerts: &[crate::NewAlert],
+        tags: &[(String, Vec<String>)],
+    ) -> StoreResult<Vec<(crate::Alert, bool)>> {
+        alerting::write_evaluation(&self.pool, matches, alerts, tags).await
     }
 
     async fn set_tags_many(&self, tags: &[(String, Vec<String>)]) -> StoreResult<u64> {

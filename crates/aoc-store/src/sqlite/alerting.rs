@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 
-use crate::StoreResult;
 use crate::alerting::{
-    Alert, AlertCount, AlertQuery, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus, RuleMatch,
-    SavedSearch, StoredRule,
+    Alert, AlertCount, AlertQuery, GroupSpan, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus,
+    RuleMatch, SavedSearch, StoredRule,
 };
-use crate::codec::{micros, to_json};
+use crate::codec::{from_micros, micros, to_json};
 use crate::rows::alerting as map;
+use crate::{StoreError, StoreResult};
 
 const RULE_COLUMNS: &str = "id, definition, created_at_us, updated_at_us";
 
@@ -106,6 +106,12 @@ pub(super) async fn record_rule_matches(
         return Ok(());
     }
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    record_on(&mut tx, matches).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn record_on(conn: &mut SqliteConnection, matches: &[RuleMatch]) -> StoreResult<()> {
     for m in matches {
         sqlx::query(
             "INSERT INTO rule_matches (rule_id, group_key, event_id, occurred_at_us) \
@@ -115,10 +121,9 @@ pub(super) async fn record_rule_matches(
         .bind(&m.group_key)
         .bind(&m.event_id)
         .bind(micros(m.occurred_at))
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -129,7 +134,7 @@ pub(super) async fn rule_matches_in(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     max: u32,
-) -> StoreResult<(u64, Vec<String>)> {
+) -> StoreResult<(u64, Vec<(String, DateTime<Utc>)>)> {
     // One read transaction: the count and the ids come from the same snapshot.
     let mut tx = reader.begin().await?;
     let total: i64 = sqlx::query_scalar(
@@ -142,8 +147,8 @@ pub(super) async fn rule_matches_in(
     .bind(micros(to))
     .fetch_one(&mut *tx)
     .await?;
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT event_id FROM rule_matches WHERE rule_id = ? AND group_key = ? \
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT event_id, occurred_at_us FROM rule_matches WHERE rule_id = ? AND group_key = ? \
          AND occurred_at_us BETWEEN ? AND ? ORDER BY occurred_at_us, event_id LIMIT ?",
     )
     .bind(rule_id)
@@ -154,7 +159,44 @@ pub(super) async fn rule_matches_in(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok((count(total), ids))
+    let matches = rows
+        .into_iter()
+        .map(|(id, us)| {
+            from_micros(us)
+                .map(|at| (id, at))
+                .ok_or_else(|| StoreError::Corrupt(format!("rule match time {us} out of range")))
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok((count(total), matches))
+}
+
+pub(super) async fn rule_match_counts(
+    reader: &SqlitePool,
+    rule_id: &str,
+    spans: &[GroupSpan],
+) -> StoreResult<Vec<u64>> {
+    if spans.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The spans travel as one JSON array of [group, from, to]; each is counted on the
+    // (rule_id, group_key, occurred_at_us) index.
+    let spans_json = Value::Array(
+        spans
+            .iter()
+            .map(|s| serde_json::json!([s.group_key, micros(s.from), micros(s.to)]))
+            .collect(),
+    );
+    let counts: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT s.key, (SELECT count(*) FROM rule_matches m WHERE m.rule_id = ? \
+         AND m.group_key = s.value ->> 0 \
+         AND m.occurred_at_us BETWEEN s.value ->> 1 AND s.value ->> 2) \
+         FROM json_each(?) AS s ORDER BY s.key",
+    )
+    .bind(rule_id)
+    .bind(spans_json.to_string())
+    .fetch_all(reader)
+    .await?;
+    Ok(counts.into_iter().map(|(_, n)| count(n)).collect())
 }
 
 pub(super) async fn prune_rule_matches(
@@ -239,17 +281,46 @@ pub(super) async fn set_tags_many(
         return Ok(0);
     }
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let changed = set_tags_on(&mut tx, tags).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+async fn set_tags_on(
+    conn: &mut SqliteConnection,
+    tags: &[(String, Vec<String>)],
+) -> StoreResult<u64> {
     let mut changed = 0;
     for (id, tags) in tags {
         changed += sqlx::query("UPDATE events SET tags = ? WHERE id = ?")
             .bind(to_json(tags)?)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
     }
-    tx.commit().await?;
     Ok(changed)
+}
+
+pub(super) async fn write_evaluation(
+    writer: &SqlitePool,
+    matches: &[RuleMatch],
+    alerts: &[NewAlert],
+    tags: &[(String, Vec<String>)],
+) -> StoreResult<Vec<(Alert, bool)>> {
+    if matches.is_empty() && alerts.is_empty() && tags.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = micros(Utc::now());
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    record_on(&mut tx, matches).await?;
+    let mut raised = Vec::with_capacity(alerts.len());
+    for alert in alerts {
+        raised.push(raise_on(&mut tx, alert, now).await?);
+    }
+    set_tags_on(&mut tx, tags).await?;
+    tx.commit().await?;
+    Ok(raised)
 }
 
 pub(super) async fn get_alert(reader: &SqlitePool, id: i64) -> StoreResult<Option<Alert>> {

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration as StdDuration;
 
-use aoc_store::{AlertCount, AlertQuery, NewAlert, NewOutboxItem, RuleMatch, SavedSearch};
+use aoc_store::{
+    AlertCount, AlertQuery, GroupSpan, NewAlert, NewOutboxItem, RuleMatch, SavedSearch,
+};
 use chrono::{Duration, SubsecRound, Utc};
 use serde_json::json;
 
@@ -112,10 +114,11 @@ pub async fn rule_matches_count_windows_per_group(store: Store) {
     let window = |rule: &'static str, group: &'static str, from, to, limit| {
         let store = store.clone();
         async move {
-            store
+            let (n, matches) = store
                 .rule_matches_in(rule, group, t(from), t(to), limit)
                 .await
-                .unwrap()
+                .unwrap();
+            (n, matches.into_iter().map(|(id, _)| id).collect::<Vec<_>>())
         }
     };
     let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -139,6 +142,52 @@ pub async fn rule_matches_count_windows_per_group(store: Store) {
     assert_eq!(window("r1", "bob", 0, 30, 10).await, (1, ids(&["e5"])));
     assert_eq!(window("r2", "ann", 0, 30, 10).await, (1, ids(&["e6"])));
     assert_eq!(window("r3", "ann", 0, 30, 10).await, (0, Vec::new()));
+    let (_, timed) = store
+        .rule_matches_in("r1", "ann", t(0), t(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        timed,
+        vec![
+            ("e1".to_string(), t(0)),
+            ("e2".to_string(), t(10)),
+            ("e3".to_string(), t(20)),
+            ("e4".to_string(), t(30)),
+        ],
+        "each match with the time it was first recorded at"
+    );
+
+    // Several groups' windows counted at once, in the order asked, each with its own bounds.
+    let span = |group: &str, from, to| GroupSpan {
+        group_key: group.into(),
+        from: t(from),
+        to: t(to),
+    };
+    assert_eq!(
+        store
+            .rule_match_counts(
+                "r1",
+                &[
+                    span("ann", 0, 30),
+                    span("bob", 0, 30),
+                    span("ann", 10, 20),
+                    span("carol", 0, 30),
+                    span("ann", 11, 19),
+                    span("bob", 11, 30),
+                ],
+            )
+            .await
+            .unwrap(),
+        vec![4, 1, 2, 0, 0, 0]
+    );
+    assert_eq!(
+        store
+            .rule_match_counts("r2", &[span("ann", 0, 30), span("bob", 0, 30)])
+            .await
+            .unwrap(),
+        vec![1, 0]
+    );
+    assert!(store.rule_match_counts("r1", &[]).await.unwrap().is_empty());
 
     // Pruning forgets what happened before the cutoff, across rules and groups.
     assert_eq!(store.prune_rule_matches(t(10)).await.unwrap(), 1);
