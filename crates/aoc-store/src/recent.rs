@@ -23,11 +23,12 @@ use aoc_domain::{Comment, Event};
 
 use crate::{StoreError, StoreResult};
 
-/// Events kept when a consumer asks for the cache: four insert batches' worth. Measured in
+/// Events kept when a consumer asks for the cache: eight insert batches' worth, enough for a
+/// consumer reading catch-up batches of 4,000 while ingest stores the next ones. Measured in
 /// `aoc bench`, an event with its parsed raw record takes ~13 KB in memory (16,384 of them
 /// added ~220 MB to the peak RSS of ingest with the evaluator beside it), so this is about
-/// 50 MB. A consumer further behind than this reads from the database as before.
-pub const DEFAULT_CAPACITY: usize = 4096;
+/// 100 MB. A consumer further behind than this reads from the database as before.
+pub const DEFAULT_CAPACITY: usize = 8192;
 
 pub struct RecentEvents {
     inner: Mutex<Inner>,
@@ -157,8 +158,11 @@ impl RecentEvents {
         }
     }
 
-    /// The events these rows stand for, in their order, when every one of them is cached
-    /// under its id and dedupe key; None otherwise (the caller reads the batch in full).
+    /// The events the first rows stand for, in their order: as many as are cached under
+    /// their id and dedupe key from the first row on. None when the first is not (the caller
+    /// reads the batch in full). A batch is cut short rather than read in full when a later
+    /// row is missing: that is usually a batch committed a moment ago whose events are being
+    /// handed over right now, and the next read finds them.
     pub(crate) fn resolve(&self, rows: &[SequenceRow]) -> StoreResult<Option<Vec<Event>>> {
         if rows.is_empty() {
             return Ok(Some(Vec::new()));
@@ -169,14 +173,15 @@ impl RecentEvents {
             for row in rows {
                 match inner.by_id.get(&row.id) {
                     Some(e) if e.dedupe_key == row.dedupe_key => cached.push(e.clone()),
-                    _ => {
-                        self.missed.fetch_add(1, Ordering::Relaxed);
-                        return Ok(None);
-                    }
+                    _ => break,
                 }
             }
             cached
         };
+        if cached.is_empty() {
+            self.missed.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
         let mut events = Vec::with_capacity(rows.len());
         for (row, event) in rows.iter().zip(cached) {
             let mut event = Arc::unwrap_or_clone(event);
@@ -259,10 +264,10 @@ mod tests {
     }
 
     #[test]
-    fn a_row_it_does_not_hold_or_hold_differently_means_a_full_read() {
+    fn a_first_row_it_does_not_hold_or_hold_differently_means_a_full_read() {
         let recent = RecentEvents::default();
         recent.keep(10);
-        recent.remember(vec![event("a", "ka")]);
+        recent.remember(vec![event("a", "ka"), event("b", "kb")]);
         // Same id, another record (the stored one came from elsewhere).
         assert!(
             recent
@@ -272,10 +277,38 @@ mod tests {
         );
         assert!(
             recent
-                .resolve(&[row("a", "ka", "[]"), row("z", "kz", "[]")])
+                .resolve(&[row("z", "kz", "[]"), row("a", "ka", "[]")])
                 .unwrap()
                 .is_none()
         );
+        assert_eq!(recent.hits_and_misses(), (0, 2));
+        // A later row it lacks cuts the batch short before that row.
+        let prefix = |rows: &[SequenceRow]| {
+            recent
+                .resolve(rows)
+                .unwrap()
+                .unwrap()
+                .into_iter()
+                .map(|e| e.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            prefix(&[
+                row("a", "ka", "[]"),
+                row("z", "kz", "[]"),
+                row("b", "kb", "[]")
+            ]),
+            ["a"]
+        );
+        assert_eq!(
+            prefix(&[
+                row("b", "kb", "[]"),
+                row("a", "ka", "[]"),
+                row("a", "other", "[]")
+            ]),
+            ["b", "a"]
+        );
+        assert_eq!(recent.hits_and_misses(), (2, 2));
         recent.forget(["a"]);
         assert!(recent.resolve(&[row("a", "ka", "[]")]).unwrap().is_none());
     }

@@ -70,7 +70,7 @@ pub(super) async fn events_after(
             "e.id, e.dedupe_key, e.tags::text AS tags_text, e.comments::text AS comments_text";
         let rows = read(pool, lean, &xid, seq, limit).await?;
         let mut wanted = Vec::with_capacity(rows.len());
-        let mut last = None;
+        let mut positions = Vec::with_capacity(rows.len());
         for row in &rows {
             wanted.push(SequenceRow {
                 id: row.try_get("id")?,
@@ -78,12 +78,15 @@ pub(super) async fn events_after(
                 tags: row.try_get("tags_text")?,
                 comments: row.try_get("comments_text")?,
             });
-            last = Some(position_of(row)?);
+            positions.push(position_of(row)?);
         }
+        // `resolve` may serve a prefix of the rows: the position is its last one's.
         if let Some(events) = recent.resolve(&wanted)? {
+            let mut positions = positions;
+            positions.truncate(events.len());
             return Ok(SequenceBatch {
                 events,
-                next: last.or_else(|| after.cloned()),
+                next: positions.pop().or_else(|| after.cloned()),
             });
         }
     }

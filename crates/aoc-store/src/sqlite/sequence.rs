@@ -73,9 +73,9 @@ async fn from_recent(
     .fetch_all(reader)
     .await?;
     let mut wanted = Vec::with_capacity(rows.len());
-    let mut last = None;
+    let mut seqs = Vec::with_capacity(rows.len());
     for row in &rows {
-        last = Some(row.try_get::<i64, _>(0)?);
+        seqs.push(row.try_get::<i64, _>(0)?);
         wanted.push(SequenceRow {
             id: row.try_get(1)?,
             dedupe_key: row.try_get(2)?,
@@ -83,9 +83,15 @@ async fn from_recent(
             comments: row.try_get(4)?,
         });
     }
+    // `resolve` may serve a prefix of the rows: the position is its last one's.
     Ok(recent.resolve(&wanted)?.map(|events| SequenceBatch {
+        next: events
+            .len()
+            .checked_sub(1)
+            .and_then(|i| seqs.get(i))
+            .map(|seq| position(*seq))
+            .or_else(|| after.cloned()),
         events,
-        next: last.map(position).or_else(|| after.cloned()),
     }))
 }
 
