@@ -122,6 +122,11 @@ pub struct BenchArgs {
     /// the one-at-a-time figures to compare with).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub in_flight: u16,
+    /// Rounds of the consumer phases (plain ingest, ingest with the alert rules beside it,
+    /// ingest with SIEM forwarding beside it, each into an empty store); the table gives
+    /// medians, since one ingest varies by more than the 10% a consumer may cost.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20))]
+    pub consumer_rounds: u16,
 }
 
 #[derive(Debug, Args)]

@@ -54,8 +54,11 @@ pub struct AlertFigures {
     pub alerts_builtin: u64,
     pub calls: StoreCalls,
     pub probe: CallCosts,
-    /// A fresh ingest of the first round's events with the evaluator running beside it.
+    /// A fresh ingest of the first round's events with the evaluator running beside it (the
+    /// consumer round with the median ingest rate).
     pub concurrent: Concurrent,
+    /// Every consumer round's ingest rate with the evaluator beside it.
+    pub concurrent_rates: Vec<f64>,
 }
 
 /// What one store call of each kind the evaluator makes costs on this store, timed apart
@@ -138,6 +141,7 @@ impl AlertFigures {
             "cost_percent_of_ingest": self.cost_percent(),
             "alerts_raised": self.alerts_full,
             "ingest_while_evaluating": self.concurrent.to_json(),
+            "ingest_while_evaluating_rates": self.concurrent_rates,
             "builtin_only": {
                 "evaluate_seconds": self.builtin_only.as_secs_f64(),
                 "events_per_second": self.builtin_events_per_second(),
@@ -302,6 +306,7 @@ pub async fn run(
         probe,
         // Measured separately, on a fresh store (`ingest_while_evaluating`).
         concurrent: Concurrent::default(),
+        concurrent_rates: Vec::new(),
     })
 }
 
@@ -871,6 +876,35 @@ impl Concurrent {
             "alerts_raised": self.alerts,
         })
     }
+}
+
+/// Ingest `n` records (the first round's records: same seed, no re-deliveries) into the empty
+/// store at `url`, with nothing beside it: what the consumer rounds are compared with.
+pub async fn plain_ingest(
+    url: &str,
+    n: u64,
+    in_flight: usize,
+    seed: u64,
+) -> anyhow::Result<super::ingest::IngestRound> {
+    use anyhow::Context;
+    let store = aoc_store::open(url)
+        .await
+        .context("cannot open the store")?;
+    let records: super::ingest::Records =
+        Box::new(aoc_sim::Generator::new(seed).take_mixed(usize::try_from(n)?));
+    let (round, _, _) = super::ingest::run_round(
+        store,
+        Arc::new(aoc_domain::Normalizer::default()),
+        records,
+        super::ingest::RoundPlan {
+            records: n,
+            duplicate_per_mille: 0,
+            in_flight,
+        },
+        false,
+    )
+    .await?;
+    Ok(round)
 }
 
 /// Ingest `n` records (the first round's records: same seed, no re-deliveries) into the empty

@@ -49,8 +49,13 @@ struct StoreFigures {
     /// Alert rules evaluated over every stored event (last, so the figures above are of a
     /// store without alerts).
     alerts: AlertFigures,
-    /// Ingest with a SIEM webhook target forwarding beside it, and a backlog drained.
+    /// Ingest with a SIEM webhook target forwarding beside it, and a backlog drained (the
+    /// round with the median ingest rate).
     siem: siem::SiemFigures,
+    /// Every consumer round's ingest rate with SIEM forwarding beside it.
+    siem_rates: Vec<f64>,
+    /// The plain ingests into an empty store the consumer rounds are compared with (events/s).
+    plain_fresh: Vec<f64>,
 }
 
 impl StoreFigures {
@@ -95,7 +100,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         let mut figures = figures?;
         if !args.no_consumers {
-            sqlite_consumer_phases(&mut figures, &dir, n, &args).await?;
+            consumer_phases(&mut figures, &Fresh::Sqlite(&dir), n, &args).await?;
         }
         all.push(figures);
     }
@@ -108,28 +113,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         if let Ok(f) = figures.as_mut()
             && !args.no_consumers
         {
-            let fresh = format!("{db}_alerts");
-            let fresh_url = create_pg_database(admin_url, &fresh).await?;
-            eprintln!(
-                "  ingest: first {n} events again, into an empty database, with the alert rules evaluating beside it"
-            );
-            let concurrent =
-                alerts::ingest_while_evaluating(&fresh_url, n, usize::from(args.in_flight), SEED)
-                    .await;
-            if let Err(e) = drop_pg_database(admin_url, &fresh).await {
-                eprintln!("    warning: could not drop database {fresh}: {e:#}");
-            }
-            f.alerts.concurrent = concurrent?;
-            let fresh = format!("{db}_siem");
-            let fresh_url = create_pg_database(admin_url, &fresh).await?;
-            eprintln!(
-                "  ingest: first {n} events again, into an empty database, forwarding them to a local SIEM webhook; then {n} more with forwarding stopped, drained"
-            );
-            let forwarded = siem::run(&fresh_url, n, usize::from(args.in_flight), SEED).await;
-            if let Err(e) = drop_pg_database(admin_url, &fresh).await {
-                eprintln!("    warning: could not drop database {fresh}: {e:#}");
-            }
-            f.siem = forwarded?;
+            let fresh = Fresh::Postgres {
+                admin: admin_url,
+                prefix: db.clone(),
+            };
+            consumer_phases(f, &fresh, n, &args).await?;
         }
         if args.keep {
             eprintln!("    kept database {db}");
@@ -150,40 +138,121 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The alert-rule and SIEM phases on SQLite, each on a fresh database file in `dir`.
-async fn sqlite_consumer_phases(
+/// Where the consumer phases get their empty stores: files beside the bench's database, or
+/// PostgreSQL databases created for them.
+enum Fresh<'a> {
+    Sqlite(&'a Path),
+    Postgres { admin: &'a str, prefix: String },
+}
+
+impl Fresh<'_> {
+    async fn create(&self, name: &str) -> anyhow::Result<String> {
+        match self {
+            Fresh::Sqlite(dir) => {
+                let path = dir.join(format!("bench-sqlite-{name}.db"));
+                remove_sqlite_files(&path);
+                Ok(format!("sqlite://{}", path.display()))
+            }
+            Fresh::Postgres { admin, prefix } => {
+                create_pg_database(admin, &format!("{prefix}_{name}")).await
+            }
+        }
+    }
+
+    async fn remove(&self, name: &str) {
+        match self {
+            Fresh::Sqlite(dir) => remove_sqlite_files(&dir.join(format!("bench-sqlite-{name}.db"))),
+            Fresh::Postgres { admin, prefix } => {
+                let db = format!("{prefix}_{name}");
+                if let Err(e) = drop_pg_database(admin, &db).await {
+                    eprintln!("    warning: could not drop database {db}: {e:#}");
+                }
+            }
+        }
+    }
+}
+
+/// The alert-rule and SIEM phases, each on an empty store, interleaved with plain ingests into
+/// an empty store that they are compared with. On a shared two-core machine one ingest of the
+/// same events varies by up to 25% from one minute to the next, more than the 10% a consumer
+/// may cost; so each round runs the three back to back and the figures are medians.
+async fn consumer_phases(
     figures: &mut StoreFigures,
-    dir: &Path,
+    fresh: &Fresh<'_>,
     n: u64,
     args: &BenchArgs,
 ) -> anyhow::Result<()> {
-    let fresh = dir.join("bench-sqlite-alerts.db");
-    remove_sqlite_files(&fresh);
-    eprintln!(
-        "  ingest: first {n} events again, into an empty store, with the alert rules evaluating beside it"
-    );
-    figures.alerts.concurrent = alerts::ingest_while_evaluating(
-        &format!("sqlite://{}", fresh.display()),
-        n,
-        usize::from(args.in_flight),
-        SEED,
-    )
-    .await?;
-    remove_sqlite_files(&fresh);
-    let fresh = dir.join("bench-sqlite-siem.db");
-    remove_sqlite_files(&fresh);
-    eprintln!(
-        "  ingest: first {n} events again, into an empty store, forwarding them to a local SIEM webhook; then {n} more with forwarding stopped, drained"
-    );
-    figures.siem = siem::run(
-        &format!("sqlite://{}", fresh.display()),
-        n,
-        usize::from(args.in_flight),
-        SEED,
-    )
-    .await?;
-    remove_sqlite_files(&fresh);
+    let rounds = usize::from(args.consumer_rounds.max(1));
+    let in_flight = usize::from(args.in_flight);
+    let (mut plain, mut evaluated, mut forwarded) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        eprintln!("  consumers, round {round} of {rounds}");
+        // The order turns each round, so a machine that slows or speeds up over the minutes
+        // of the run does not favour one phase.
+        for phase in (0..3).map(|i| (i + round - 1) % 3) {
+            match phase {
+                0 => {
+                    eprintln!(
+                        "  ingest: first {n} events again, into an empty store, nothing beside it"
+                    );
+                    let url = fresh.create("plain").await?;
+                    let ran = alerts::plain_ingest(&url, n, in_flight, SEED).await;
+                    fresh.remove("plain").await;
+                    plain.push(ran?);
+                }
+                1 => {
+                    eprintln!(
+                        "  ingest: first {n} events again, into an empty store, with the alert rules evaluating beside it"
+                    );
+                    let url = fresh.create("alerts").await?;
+                    let ran = alerts::ingest_while_evaluating(&url, n, in_flight, SEED).await;
+                    fresh.remove("alerts").await;
+                    evaluated.push(ran?);
+                }
+                _ => {
+                    eprintln!(
+                        "  ingest: first {n} events again, into an empty store, forwarding them to a local SIEM webhook; then {n} more with forwarding stopped, drained"
+                    );
+                    let url = fresh.create("siem").await?;
+                    let ran = siem::run(&url, n, in_flight, SEED).await;
+                    fresh.remove("siem").await;
+                    forwarded.push(ran?);
+                }
+            }
+        }
+    }
+    figures.plain_fresh = plain.iter().map(IngestRound::events_per_second).collect();
+    figures.alerts.concurrent_rates = evaluated
+        .iter()
+        .map(alerts::Concurrent::events_per_second)
+        .collect();
+    figures.siem_rates = forwarded
+        .iter()
+        .map(siem::SiemFigures::events_per_second)
+        .collect();
+    figures.alerts.concurrent =
+        median_by(evaluated, alerts::Concurrent::events_per_second).unwrap_or_default();
+    figures.siem = median_by(forwarded, siem::SiemFigures::events_per_second).unwrap_or_default();
     Ok(())
+}
+
+/// The item with the median `key` (the lower of the two middle ones for an even count).
+fn median_by<T>(mut items: Vec<T>, key: impl Fn(&T) -> f64) -> Option<T> {
+    items.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    let middle = items.len().checked_sub(1)? / 2;
+    items.into_iter().nth(middle)
+}
+
+/// The median of some figures (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> Option<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    match v.len() {
+        0 => None,
+        len if len % 2 == 1 => v.get(mid).copied(),
+        _ => Some((v[mid - 1] + v[mid]) / 2.0),
+    }
 }
 
 enum Disk<'a> {
@@ -276,6 +345,8 @@ async fn bench_store(
         queries: Vec::new(),
         alerts: AlertFigures::default(),
         siem: siem::SiemFigures::default(),
+        siem_rates: Vec::new(),
+        plain_fresh: Vec::new(),
     };
     if !args.ingest_only {
         serve_and_query(&mut figures, url, dir, &samples).await?;
@@ -537,13 +608,27 @@ fn print_table(all: &[StoreFigures], n: u64, consumers: bool) {
     }
 }
 
-/// An ingest rate beside a consumer against the plain first round, as a signed percentage.
+/// An ingest rate beside a consumer against plain ingest into an empty store (the median of
+/// the consumer rounds' plain ingests; the first round when there were none), as a signed
+/// percentage.
 fn change_from_plain(f: &StoreFigures, with: f64) -> String {
-    let without = f.first.events_per_second();
+    let without = median(&f.plain_fresh).unwrap_or_else(|| f.first.events_per_second());
     if without > 0.0 {
         format!("{:+.1} %", 100.0 * (with - without) / without)
     } else {
         "n/a".into()
+    }
+}
+
+/// The median of some ingest rates, with the range when there are several.
+fn rates(values: &[f64]) -> String {
+    let (low, high) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+    match median(values) {
+        None => "n/a".into(),
+        Some(m) if values.len() == 1 => format!("{m:.0}"),
+        Some(m) => format!("{m:.0} ({low:.0}-{high:.0})"),
     }
 }
 
@@ -573,15 +658,19 @@ fn consumer_rows(rows: &mut Vec<(String, Vec<String>)>, all: &[StoreFigures]) {
             .collect(),
     ));
     rows.push((
+        "plain ingest into an empty store (events/s, median)".into(),
+        all.iter().map(|f| rates(&f.plain_fresh)).collect(),
+    ));
+    rows.push((
         "  ingest with evaluation beside it (events/s)".into(),
         all.iter()
-            .map(|f| format!("{:.0}", f.alerts.concurrent.events_per_second()))
+            .map(|f| rates(&f.alerts.concurrent_rates))
             .collect(),
     ));
     rows.push((
         "  vs the same ingest without".into(),
         all.iter()
-            .map(|f| change_from_plain(f, f.alerts.concurrent.events_per_second()))
+            .map(|f| change_from_plain(f, median(&f.alerts.concurrent_rates).unwrap_or_default()))
             .collect(),
     ));
     rows.push((
@@ -648,14 +737,12 @@ fn consumer_rows(rows: &mut Vec<(String, Vec<String>)>, all: &[StoreFigures]) {
     ));
     rows.push((
         "ingest with SIEM forwarding beside it (events/s)".into(),
-        all.iter()
-            .map(|f| format!("{:.0}", f.siem.events_per_second()))
-            .collect(),
+        all.iter().map(|f| rates(&f.siem_rates)).collect(),
     ));
     rows.push((
         "  vs the same ingest without".into(),
         all.iter()
-            .map(|f| change_from_plain(f, f.siem.events_per_second()))
+            .map(|f| change_from_plain(f, median(&f.siem_rates).unwrap_or_default()))
             .collect(),
     ));
     rows.push((
@@ -723,6 +810,8 @@ fn to_json(all: &[StoreFigures], n: u64, total: Duration) -> Value {
                 "disk_bytes_per_event": f.disk_per_event(),
                 "alert_rules": f.alerts.to_json(),
                 "siem_forwarding": f.siem.to_json(),
+                "siem_forwarding_ingest_rates": f.siem_rates,
+                "plain_ingest_into_empty_store_rates": f.plain_fresh,
             })
         })
         .collect();
