@@ -10,13 +10,13 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::encode::{pg_json, pg_text, time_text};
 use super::micros_of;
+use crate::StoreResult;
 use crate::alerting::{
     Alert, AlertCount, AlertQuery, GroupSpan, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus,
     RuleMatch, SavedSearch, StoredRule,
 };
-use crate::codec::{from_micros, to_json};
+use crate::codec::to_json;
 use crate::rows::alerting as map;
-use crate::{StoreError, StoreResult};
 
 /// JSON text a JSONB column accepts.
 fn jsonb(value: &Value) -> StoreResult<String> {
@@ -204,16 +204,7 @@ pub(super) async fn rule_matches_in(
     .bind(limit(max))
     .fetch_one(pool)
     .await?;
-    let matches = ids
-        .into_iter()
-        .zip(times)
-        .map(|(id, us)| {
-            from_micros(us)
-                .map(|at| (id, at))
-                .ok_or_else(|| StoreError::Corrupt(format!("rule match time {us} out of range")))
-        })
-        .collect::<StoreResult<_>>()?;
-    Ok((count(total), matches))
+    Ok((count(total), map::rule_matches(ids.into_iter().zip(times))?))
 }
 
 pub(super) async fn rule_match_counts(

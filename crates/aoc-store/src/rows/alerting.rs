@@ -29,6 +29,15 @@ fn count(row: &impl ReadColumns, column: &str) -> StoreResult<u64> {
 }
 
 /// `id, definition, created_at_us, updated_at_us`.
+/// Rule matches read as (event id, microseconds), with their times checked.
+pub(crate) fn rule_matches(
+    rows: impl IntoIterator<Item = (String, i64)>,
+) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+    rows.into_iter()
+        .map(|(id, us)| Ok((id, time("rule match", us)?)))
+        .collect()
+}
+
 pub(crate) fn rule(row: &impl ReadColumns) -> StoreResult<StoredRule> {
     Ok(StoredRule {
         id: row.text("id")?,

@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 
+use crate::StoreResult;
 use crate::alerting::{
     Alert, AlertCount, AlertQuery, GroupSpan, NewAlert, NewOutboxItem, OutboxItem, OutboxStatus,
     RuleMatch, SavedSearch, StoredRule,
 };
-use crate::codec::{from_micros, micros, to_json};
+use crate::codec::{micros, to_json};
 use crate::rows::alerting as map;
-use crate::{StoreError, StoreResult};
 
 const RULE_COLUMNS: &str = "id, definition, created_at_us, updated_at_us";
 
@@ -159,15 +159,7 @@ pub(super) async fn rule_matches_in(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let matches = rows
-        .into_iter()
-        .map(|(id, us)| {
-            from_micros(us)
-                .map(|at| (id, at))
-                .ok_or_else(|| StoreError::Corrupt(format!("rule match time {us} out of range")))
-        })
-        .collect::<StoreResult<_>>()?;
-    Ok((count(total), matches))
+    Ok((count(total), map::rule_matches(rows)?))
 }
 
 pub(super) async fn rule_match_counts(
