@@ -56,23 +56,11 @@ pub async fn run_once<C: Consumer + ?Sized>(
     consumer: &C,
     batch: u32,
 ) -> Result<usize, ConsumeError<C::Error>> {
-    let name = consumer.name();
-    let cursor = store.get_consumer_cursor(name).await?;
-    let read = store.events_after(cursor.as_ref(), batch.max(1)).await?;
-    if read.events.is_empty() {
-        return Ok(0);
-    }
-    consumer
-        .handle(&read.events)
-        .await
-        .map_err(ConsumeError::Consumer)?;
-    if let Some(next) = read.next
-        && !store.set_consumer_cursor(name, &next).await?
-    {
-        // Another replica running this consumer got there first; its position stands.
-        tracing::debug!(consumer = name, "cursor already further on");
-    }
-    Ok(read.events.len())
+    // A position that lives for one batch: read from the store, saved right after.
+    let mut position = Position::new(consumer.name());
+    let handled = position.step(store, consumer, batch).await?;
+    position.save(store).await?;
+    Ok(handled)
 }
 
 /// How long a consumer working through a backlog may go without saving its position. Saving
