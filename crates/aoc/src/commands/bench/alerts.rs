@@ -890,6 +890,16 @@ pub async fn plain_ingest(
     let store = aoc_store::open(url)
         .await
         .context("cannot open the store")?;
+    first_round_again(store, n, in_flight, seed).await
+}
+
+/// Ingest the first round's `n` records (same seed, no re-deliveries) into `store`.
+async fn first_round_again(
+    store: Arc<dyn EventStore>,
+    n: u64,
+    in_flight: usize,
+    seed: u64,
+) -> anyhow::Result<super::ingest::IngestRound> {
     let records: super::ingest::Records =
         Box::new(aoc_sim::Generator::new(seed).take_mixed(usize::try_from(n)?));
     let (round, _, _) = super::ingest::run_round(
@@ -948,20 +958,7 @@ pub async fn ingest_while_evaluating(
             .await;
         })
     };
-    let records: super::ingest::Records =
-        Box::new(aoc_sim::Generator::new(seed).take_mixed(usize::try_from(n)?));
-    let (round, _, _) = super::ingest::run_round(
-        store.clone(),
-        Arc::new(aoc_domain::Normalizer::default()),
-        records,
-        super::ingest::RoundPlan {
-            records: n,
-            duplicate_per_mille: 0,
-            in_flight,
-        },
-        false,
-    )
-    .await?;
+    let round = first_round_again(store.clone(), n, in_flight, seed).await?;
     let waiting = Instant::now();
     loop {
         let lag =

@@ -159,6 +159,21 @@ impl Fresh<'_> {
         }
     }
 
+    /// Run `phase` on an empty store made for it, removed afterwards whatever the outcome.
+    async fn with_store<T, F>(
+        &self,
+        name: &str,
+        phase: impl FnOnce(String) -> F,
+    ) -> anyhow::Result<T>
+    where
+        F: std::future::Future<Output = anyhow::Result<T>>,
+    {
+        let url = self.create(name).await?;
+        let ran = phase(url).await;
+        self.remove(name).await;
+        ran
+    }
+
     async fn remove(&self, name: &str) {
         match self {
             Fresh::Sqlite(dir) => remove_sqlite_files(&dir.join(format!("bench-sqlite-{name}.db"))),
@@ -195,28 +210,37 @@ async fn consumer_phases(
                     eprintln!(
                         "  ingest: first {n} events again, into an empty store, nothing beside it"
                     );
-                    let url = fresh.create("plain").await?;
-                    let ran = alerts::plain_ingest(&url, n, in_flight, SEED).await;
-                    fresh.remove("plain").await;
-                    plain.push(ran?);
+                    plain.push(
+                        fresh
+                            .with_store("plain", |url| async move {
+                                alerts::plain_ingest(&url, n, in_flight, SEED).await
+                            })
+                            .await?,
+                    );
                 }
                 1 => {
                     eprintln!(
                         "  ingest: first {n} events again, into an empty store, with the alert rules evaluating beside it"
                     );
-                    let url = fresh.create("alerts").await?;
-                    let ran = alerts::ingest_while_evaluating(&url, n, in_flight, SEED).await;
-                    fresh.remove("alerts").await;
-                    evaluated.push(ran?);
+                    evaluated.push(
+                        fresh
+                            .with_store("alerts", |url| async move {
+                                alerts::ingest_while_evaluating(&url, n, in_flight, SEED).await
+                            })
+                            .await?,
+                    );
                 }
                 _ => {
                     eprintln!(
                         "  ingest: first {n} events again, into an empty store, forwarding them to a local SIEM webhook; then {n} more with forwarding stopped, drained"
                     );
-                    let url = fresh.create("siem").await?;
-                    let ran = siem::run(&url, n, in_flight, SEED).await;
-                    fresh.remove("siem").await;
-                    forwarded.push(ran?);
+                    forwarded.push(
+                        fresh
+                            .with_store("siem", |url| async move {
+                                siem::run(&url, n, in_flight, SEED).await
+                            })
+                            .await?,
+                    );
                 }
             }
         }
